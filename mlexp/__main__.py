@@ -1,0 +1,3 @@
+from mlexp.cli import main
+
+raise SystemExit(main())

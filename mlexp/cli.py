@@ -1,0 +1,77 @@
+"""The `mlexp` command: a verb, then that verb's arguments. Imports no TensorFlow.
+
+To add a verb, write a function taking the remaining argv and returning an exit code, and list it
+in VERBS.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mlexp import __version__
+from mlexp.errors import MlexpError, closest, report
+
+
+@dataclass(frozen=True)
+class Verb:
+    summary: str
+    run: Callable[[list[str]], int]
+
+
+def _train(argv: list[str]) -> int:
+    from mlexp.hydra_app import run_hydra
+    from mlexp.train_task import train_task
+
+    return run_hydra(train_task, "train", argv, prog="mlexp train")
+
+
+VERBS: dict[str, Verb] = {
+    "train": Verb("compose, validate, train, evaluate and save a run (Hydra overrides, -m, --cfg)", _train),
+}
+
+USAGE = """usage: mlexp VERB [ARGS...]
+
+Config-driven Keras experiments.
+
+verbs:
+{verbs}
+
+Run `mlexp VERB --help` for a verb's options. `make run` trains the default config.
+"""
+
+
+def usage() -> str:
+    width = max(map(len, VERBS))
+    lines = "\n".join(f"  {name:<{width}}  {verb.summary}" for name, verb in VERBS.items())
+    return USAGE.format(verbs=lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage(), end="")
+        return 0 if argv else 2
+    if argv[0] == "--version":
+        print(f"mlexp {__version__}")
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in VERBS:
+        hint = closest(name, VERBS)
+        known = ", ".join(VERBS)
+        print(
+            f"mlexp: unknown verb {name!r}; expected one of {known}."
+            + (f" Did you mean {hint!r}?" if hint else ""),
+            file=sys.stderr,
+        )
+        return 2
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        return VERBS[name].run(rest)
+    except MlexpError as exc:
+        return report(f"mlexp {name}", exc)
+    except KeyboardInterrupt:
+        print(f"mlexp {name}: interrupted", file=sys.stderr)
+        return 130

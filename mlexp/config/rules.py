@@ -1,0 +1,92 @@
+"""Small value rules for config checking: each knows what it accepts, in words."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from mlexp.errors import ConfigError, closest
+
+
+@dataclass(frozen=True)
+class Rule:
+    expected: str
+    test: Callable[[Any], bool]
+
+    def check(self, key: str, value: Any) -> None:
+        if not self.test(value):
+            raise ConfigError(key, value, self.expected)
+
+
+@dataclass(frozen=True)
+class Choice(Rule):
+    """A name from a fixed list; a miss suggests the closest name."""
+
+    options: tuple = ()
+
+    def check(self, key: str, value: Any) -> None:
+        if value not in self.options:
+            hint = closest(value, [str(o) for o in self.options]) if isinstance(value, str) else None
+            raise ConfigError(key, value, self.expected, hint)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _bounds_text(lo, hi, lo_open, hi_open) -> str:
+    if lo is not None and hi is not None:
+        return f"in {'(' if lo_open else '['}{lo}, {hi}{')' if hi_open else ']'}"
+    if lo is not None:
+        return f"{'>' if lo_open else '>='} {lo}"
+    if hi is not None:
+        return f"{'<' if hi_open else '<='} {hi}"
+    return ""
+
+
+def number(lo=None, hi=None, *, lo_open=False, hi_open=False, integer=False) -> Rule:
+    def test(v):
+        if not _is_number(v) or (integer and not isinstance(v, int)):
+            return False
+        if lo is not None and (v <= lo if lo_open else v < lo):
+            return False
+        return not (hi is not None and (v >= hi if hi_open else v > hi))
+
+    kind = "an integer" if integer else "a number"
+    return Rule(f"{kind} {_bounds_text(lo, hi, lo_open, hi_open)}".strip(), test)
+
+
+def integer(lo=None, hi=None) -> Rule:
+    return number(lo, hi, integer=True)
+
+
+def boolean() -> Rule:
+    return Rule("true or false", lambda v: isinstance(v, bool))
+
+
+def choice(options: Iterable, what: str = "one of") -> Choice:
+    options = tuple(options)
+    names = ", ".join(str(o) for o in options)
+    return Choice(f"{what} {names}", lambda v: v in options, options)
+
+
+def optional(rule: Rule) -> Rule:
+    if isinstance(rule, Choice):
+        return Choice(f"{rule.expected} or null", rule.test, rule.options + (None,))
+    return Rule(f"{rule.expected} or null", lambda v: v is None or rule.test(v))
+
+
+def int_list(lo: int = 1) -> Rule:
+    def test(v):
+        return isinstance(v, list) and len(v) > 0 and all(integer(lo).test(x) for x in v)
+
+    return Rule(f"a non-empty list of integers >= {lo}, e.g. [128, 64]", test)
+
+
+def int_tuple(length: int, lo: int = 1) -> Rule:
+    def test(v):
+        return isinstance(v, list) and len(v) == length and all(integer(lo).test(x) for x in v)
+
+    return Rule(f"a list of {length} integers >= {lo}", test)

@@ -1,0 +1,80 @@
+"""Check a composed config against the catalogue before anything heavy is imported."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import InterpolationResolutionError, MissingMandatoryValue
+
+from mlexp.config import catalog
+from mlexp.config.rules import Rule, choice
+from mlexp.errors import ConfigError, closest
+
+
+def validate(cfg: DictConfig) -> DictConfig:
+    """Return the resolved, checked run config (read-only); raise ConfigError on the first problem."""
+    plain = _resolve(cfg)
+    _check_keys("", plain, {k: None for k in catalog.TOP_LEVEL}, "the run config")
+    for key in catalog.TOP_LEVEL:
+        if key not in plain:
+            raise ConfigError(key, None, "a value (every run config needs it)")
+    for group, components in catalog.COMPONENTS.items():
+        _check_component(group, plain[group], components)
+    _check_callbacks(plain["callbacks"])
+    _check_section("trainer", plain["trainer"], catalog.TRAINER, "trainer")
+    catalog.SEED.check("seed", plain["seed"])
+    run_cfg = OmegaConf.create(plain)
+    OmegaConf.set_readonly(run_cfg, True)
+    return run_cfg
+
+
+def _resolve(cfg: DictConfig) -> dict[str, Any]:
+    if "hydra" in cfg:  # present only when composed with return_hydra_config
+        cfg = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
+    try:
+        return OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
+    except MissingMandatoryValue as exc:
+        raise ConfigError(exc.full_key, "???", "a value (it is mandatory)") from None
+    except InterpolationResolutionError as exc:
+        raise ConfigError(exc.full_key, exc.msg, "an interpolation that resolves") from None
+
+
+def _check_keys(prefix: str, section: Any, allowed: dict, owner: str) -> None:
+    if not isinstance(section, dict):
+        raise ConfigError(prefix.rstrip("."), section, f"a mapping of {owner}'s settings")
+    for key in section:
+        if key not in allowed:
+            raise ConfigError(
+                f"{prefix}{key}",
+                section[key],
+                f"a key that {owner} takes: {', '.join(sorted(allowed)) or '(none)'}",
+                closest(key, allowed),
+            )
+
+
+def _check_section(path: str, section: Any, rules: dict[str, Rule], owner: str) -> None:
+    _check_keys(f"{path}.", section, rules, owner)
+    for key, value in section.items():
+        rules[key].check(f"{path}.{key}", value)
+
+
+def _check_component(group: str, section: Any, components: dict[str, dict[str, Rule]]) -> None:
+    if not isinstance(section, dict) or "name" not in section:
+        raise ConfigError(f"{group}.name", None, f"a {group} name: {', '.join(components)}")
+    name = section["name"]
+    choice(components, f"a known {group}:").check(f"{group}.name", name)
+    rules = components[name]
+    args = {k: v for k, v in section.items() if k != "name"}
+    for key in catalog.REQUIRED.get((group, name), ()):
+        if key not in args:
+            raise ConfigError(f"{group}.{key}", None, f"a value ({group} '{name}' needs it)")
+    _check_section(group, args, rules, f"{group} '{name}'")
+
+
+def _check_callbacks(section: Any) -> None:
+    if section is None:
+        return
+    _check_keys("callbacks.", section, catalog.CALLBACKS, "callbacks")
+    for name, entry in section.items():
+        _check_section(f"callbacks.{name}", entry, catalog.CALLBACKS[name], f"callback '{name}'")

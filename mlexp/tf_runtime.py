@@ -1,0 +1,38 @@
+"""Import TensorFlow/Keras once, without the start-up banner its C++ side writes to stderr."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+# Lines TensorFlow's native code prints on every import; TF_CPP_MIN_LOG_LEVEL does not silence them.
+_BANNER = (
+    "absl::InitializeLog",
+    "oneDNN custom operations are on",
+    "cpu_feature_guard.cc",
+    "rebuild TensorFlow with the appropriate compiler flags",
+)
+
+
+def import_keras():
+    """Return the keras module, importing TensorFlow with its banner filtered out of stderr."""
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import keras
+            import tensorflow  # noqa: F401  (the banner comes from loading its shared libraries)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            text = captured.read().decode(errors="replace")
+    kept = [line for line in text.splitlines() if line.strip() and not any(b in line for b in _BANNER)]
+    if kept:
+        print("\n".join(kept), file=sys.stderr)
+    return keras

@@ -1,0 +1,46 @@
+"""The Hydra task behind `mlexp train`: the only code that reads Hydra's runtime state."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from mlexp.config import validate
+from mlexp.errors import ConfigError, MlexpError, report
+
+log = logging.getLogger("mlexp")
+
+
+def train_task(cfg: DictConfig) -> float | None:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    hydra_cfg = HydraConfig.get()
+    single_run = hydra_cfg.mode == RunMode.RUN
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    try:
+        return _train(cfg, run_dir, single_run)
+    except MlexpError as exc:
+        if not single_run:
+            raise  # Hydra names the failing job and the sweep carries on
+        raise SystemExit(report("mlexp train", exc)) from None
+
+
+def _train(cfg: DictConfig, run_dir: Path, single_run: bool) -> float | None:
+    try:
+        run_cfg = validate(cfg)
+    except ConfigError:
+        if single_run:
+            from mlexp.runs import discard_if_empty
+
+            discard_if_empty(run_dir)  # nothing ran: leave no empty run folder behind
+        raise
+
+    from mlexp.training import train  # imports TensorFlow
+
+    metrics = train(run_cfg, run_dir)
+    log.info("Run directory: %s", run_dir)
+    log.info("Test accuracy: %.4f (test loss %.4f)", metrics["test_accuracy"], metrics["test_loss"])
+    return metrics.get("best_val_accuracy")
