@@ -53,6 +53,9 @@ def run_hydra(task: Callable, config_name: str, argv: list[str], prog: str) -> i
 def _describe(exc: Exception) -> str:
     """Hydra's own message, plus the keys that were possible when a key was unknown."""
     message = str(exc).split("\nConfig search path:")[0].strip()
+    override = getattr(exc, "override", None)  # OverrideParseException knows which override failed
+    if override:
+        message = f"Error parsing override {override!r}: {message}"
     cause = exc.__cause__
     parent = getattr(cause, "parent_node", None)
     key = getattr(cause, "key", None)

@@ -109,4 +109,9 @@ def discard_if_empty(path: Path | str) -> bool:
     if leftovers:
         return False
     shutil.rmtree(path)
+    cwd = Path.cwd().resolve()
+    for parent in path.resolve().parents:  # and outputs/runs/ if this run made them
+        if parent == cwd or cwd not in parent.parents or any(parent.iterdir()):
+            break
+        parent.rmdir()
     return True

@@ -36,5 +36,7 @@ def _head(x, num_classes: int, kernel_regularizer):
     else:
         units, activation, loss = num_classes, "softmax", "sparse_categorical_crossentropy"
     log.info("Head: Dense(%d, %s), loss %s", units, activation, loss)
-    layer = keras.layers.Dense(units, activation=activation, kernel_regularizer=kernel_regularizer(), name="head")
+    layer = keras.layers.Dense(
+        units, activation=activation, kernel_regularizer=kernel_regularizer(), name="head"
+    )
     return layer(x), loss

@@ -17,7 +17,7 @@ def learning_curves(rows: list[dict[str, float]], path: Path, title: str = "") -
 
     epochs = [row["epoch"] for row in rows]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    for ax, metric in zip(axes, ("loss", "accuracy")):
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
         for key, style, label in ((metric, "--", "train"), (f"val_{metric}", "-", "validation")):
             if rows and key in rows[0]:
                 ax.plot(epochs, [row[key] for row in rows], style, marker="o", markersize=3, label=label)

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import absl.logging
+import pytest
+
+from mlexp.cli import main
+from mlexp.tf_runtime import import_keras
+
+import_keras()
+# TensorFlow's absl log handler keeps the sys.stderr it first saw (a pytest capture stream) and closes
+# it when Hydra's logging setup closes all handlers, unless it is the real stderr.
+absl.logging.get_absl_handler().python_handler.stream = sys.__stderr__
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+# Small enough to train in a second or two; used wherever the data do not matter.
+TINY = ["dataset=synthetic", "trainer.epochs=2", "model.hidden_units=[8]", "trainer.verbose=0"]
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def mlexp(tmp_path, monkeypatch, capsys):
+    """Run `mlexp ARGS...` in-process from an empty working directory; return code and output."""
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str) -> Result:
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # Hydra and argparse exit this way
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def run_dirs(root: Path) -> list[Path]:
+    """Every run directory (a folder with resolved_config.yaml) under root, sorted."""
+    return sorted(p.parent for p in Path(root).rglob("resolved_config.yaml"))
+
+
+def read_metrics(run_dir: Path) -> dict:
+    return json.loads((run_dir / "metrics.json").read_text())

@@ -1,0 +1,68 @@
+"""The mlexp command itself: verbs, help, --cfg, and no TensorFlow on the fast paths."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import yaml
+
+
+def test_help_lists_the_verbs(mlexp):
+    result = mlexp("--help")
+    assert result.code == 0
+    assert result.out.startswith("usage: mlexp VERB [ARGS...]")
+    assert "  train  compose, validate, train, evaluate and save a run" in result.out
+
+
+def test_no_verb_prints_usage_and_fails(mlexp):
+    result = mlexp()
+    assert result.code == 2
+    assert "usage: mlexp VERB" in result.out
+
+
+def test_unknown_verb_suggests_the_closest(mlexp):
+    result = mlexp("trian")
+    assert result.code == 2
+    assert result.err == "mlexp: unknown verb 'trian'; expected one of train. Did you mean 'train'?\n"
+
+
+def test_version(mlexp):
+    result = mlexp("--version")
+    assert (result.code, result.out) == (0, "mlexp 0.1.0\n")
+
+
+def test_cfg_job_prints_the_composed_config_without_training(mlexp, tmp_path):
+    result = mlexp("train", "--cfg", "job", "optimizer=sgd", "model.hidden_units=[256,128]")
+    assert result.code == 0
+    cfg = yaml.safe_load(result.out)
+    assert cfg["optimizer"] == {"name": "sgd", "learning_rate": 0.01, "momentum": 0.0, "nesterov": False}
+    assert cfg["model"]["hidden_units"] == [256, 128]
+    assert cfg["dataset"]["name"] == "digits"
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_train_help_shows_groups_options_and_examples(mlexp):
+    result = mlexp("train", "--help")
+    assert result.code == 0
+    assert "optimizer: adagrad, adam, rmsprop, sgd" in result.out
+    assert "regularizer: l1, l1_l2, l2, none" in result.out
+    assert "callbacks: default, early_stopping" in result.out
+    assert "mlexp train -m model.activation=sigmoid,relu" in result.out
+
+
+def test_help_cfg_and_config_errors_do_not_import_tensorflow(tmp_path):
+    code = (
+        "import sys\n"
+        "from mlexp.cli import main\n"
+        "assert main(['--help']) == 0\n"
+        "assert main(['train', '--cfg', 'job']) == 0\n"
+        "try:\n"
+        "    main(['train', 'model.dropout=2'])\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 2\n"
+        "print('TF', 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("TF False False")

@@ -1,0 +1,47 @@
+"""The installed `mlexp` script in real subprocesses: exit codes, stderr, sweeps (slow)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TINY, read_metrics, run_dirs
+
+pytestmark = pytest.mark.slow
+MLEXP = shutil.which("mlexp", path=str(Path(sys.executable).parent)) or "mlexp"
+
+
+def mlexp(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([MLEXP, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_config_error_is_one_line_and_exit_2(tmp_path):
+    proc = mlexp(tmp_path, "train", "model.dropout=1.5")
+    assert proc.returncode == 2
+    assert (
+        proc.stderr == "mlexp train: Config error at model.dropout: got 1.5; expected a number in [0, 1).\n"
+    )
+    assert proc.stdout == ""
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_multirun_from_the_console_script(tmp_path):
+    proc = mlexp(tmp_path, "train", "-m", *TINY, "model.activation=sigmoid,relu")
+    assert proc.returncode == 0, proc.stderr
+    runs = run_dirs(tmp_path / "outputs")
+    assert len(runs) == 2 and all(read_metrics(r)["status"] == "completed" for r in runs)
+    # TensorFlow's start-up banner is filtered; real warnings would still show.
+    assert "oneDNN custom operations" not in proc.stderr
+    assert "absl::InitializeLog" not in proc.stderr
+
+
+def test_python_dash_m_mlexp_works(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlexp", "train", *TINY], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    [run] = run_dirs(tmp_path / "outputs")
+    assert f"Run directory: {run}" in proc.stdout + proc.stderr
