@@ -3,28 +3,90 @@
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
 import keras
 
 from mlexp.runs import RunDir
+from mlexp.schedules import make_schedule
 
 log = logging.getLogger(__name__)
 
-KERAS_CALLBACKS = {
-    "early_stopping": keras.callbacks.EarlyStopping,
-    "reduce_lr_on_plateau": keras.callbacks.ReduceLROnPlateau,
-}
+CHECKPOINT = "checkpoints/best.keras"
+TENSORBOARD_DIR = "tensorboard"
+CSV_LOG = "training_log.csv"
 
 
-def from_config(cfg_callbacks) -> list[keras.callbacks.Callback]:
+class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """Keras' ModelCheckpoint, but the file appears only once completely written."""
+
+    def _save_model(self, epoch, batch, logs):
+        target = Path(self.filepath)
+        staging = target.with_name(f".{target.stem}.partial{target.suffix}")
+        self.filepath = str(staging)
+        try:
+            super()._save_model(epoch, batch, logs)
+        finally:
+            self.filepath = str(target)
+        if staging.exists():
+            os.replace(staging, target)
+
+
+class StopAtThreshold(keras.callbacks.Callback):
+    """Stop once a monitored metric crosses a threshold (the exercise sheet's 'stop at 40% loss')."""
+
+    def __init__(self, monitor: str, threshold: float, mode: str):
+        super().__init__()
+        self.monitor, self.threshold, self.mode = monitor, threshold, mode
+        self.stopped_epoch: int | None = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            log.warning("stop_at_threshold: %r is not logged; nothing to compare", self.monitor)
+            return
+        crossed = value <= self.threshold if self.mode == "min" else value >= self.threshold
+        if crossed:
+            sign = "<=" if self.mode == "min" else ">="
+            log.info("Stopping: %s = %.4f %s %s at epoch %d", self.monitor, value, sign, self.threshold, epoch + 1)
+            self.stopped_epoch = epoch + 1
+            self.model.stop_training = True
+
+
+def _without_enabled(entry) -> dict:
+    return {key: value for key, value in entry.items() if key != "enabled"}
+
+
+def from_config(cfg_callbacks, run: RunDir, initial_lr: float, epochs: int) -> list[keras.callbacks.Callback]:
+    builders = {
+        "early_stopping": lambda e: keras.callbacks.EarlyStopping(**_without_enabled(e)),
+        "reduce_lr_on_plateau": lambda e: keras.callbacks.ReduceLROnPlateau(**_without_enabled(e)),
+        "lr_scheduler": lambda e: keras.callbacks.LearningRateScheduler(make_schedule(e, initial_lr, epochs)),
+        "model_checkpoint": lambda e: AtomicModelCheckpoint(
+            str(_parent(run.file(CHECKPOINT))),
+            monitor=e.monitor,
+            mode=e.mode,
+            save_best_only=e.save_best_only,
+        ),
+        "tensorboard": lambda e: keras.callbacks.TensorBoard(
+            log_dir=str(run.file(TENSORBOARD_DIR)), **_without_enabled(e)
+        ),
+        "csv_logger": lambda e: keras.callbacks.CSVLogger(str(run.file(CSV_LOG))),
+        "terminate_on_nan": lambda e: keras.callbacks.TerminateOnNaN(),
+        "stop_at_threshold": lambda e: StopAtThreshold(e.monitor, e.threshold, e.mode),
+    }
     built = []
     for name, entry in (cfg_callbacks or {}).items():
-        if not entry.enabled:
-            continue
-        args = {key: value for key, value in entry.items() if key != "enabled"}
-        log.info("Callback %s(%s)", name, ", ".join(f"{k}={v}" for k, v in args.items()))
-        built.append(KERAS_CALLBACKS[name](**args))
+        if entry.enabled:
+            log.info("Callback %s(%s)", name, ", ".join(f"{k}={v}" for k, v in _without_enabled(entry).items()))
+            built.append(builders[name](entry))
     return built
+
+
+def _parent(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 class LearningRateLogger(keras.callbacks.Callback):

@@ -62,8 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         hint = closest(name, VERBS)
         known = ", ".join(VERBS)
         print(
-            f"mlexp: unknown verb {name!r}; expected one of {known}."
-            + (f" Did you mean {hint!r}?" if hint else ""),
+            f"mlexp: unknown verb {name!r}; expected one of {known}." + (f" Did you mean {hint!r}?" if hint else ""),
             file=sys.stderr,
         )
         return 2

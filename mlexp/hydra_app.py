@@ -41,6 +41,10 @@ def run_hydra(task: Callable, config_name: str, argv: list[str], prog: str) -> i
         entry()
     except CompactHydraException as exc:
         raise HydraUsageError(_describe(exc)) from None
+    except ValueError as exc:
+        if isinstance(exc, MlexpError) or not str(exc).startswith("Only one of --run"):
+            raise
+        raise HydraUsageError(f"{exc} (got {' '.join(argv)})") from None
     finally:
         sys.argv = saved_argv
         if saved_full_error is None:

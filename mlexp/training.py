@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,7 @@ def train(cfg, run_dir: Path | str) -> dict[str, Any]:
         raise
     except Exception as exc:
         run.write_failure(exc, "failed", wall_seconds=round(time.perf_counter() - start, 3))
-        raise RunFailed(
-            f"training failed: {type(exc).__name__}: {exc} (traceback in {run.file(runs.ERROR)})"
-        ) from exc
+        raise RunFailed(f"training failed: {type(exc).__name__}: {exc} (traceback in {run.file(runs.ERROR)})") from exc
 
 
 def _train(cfg, run: runs.RunDir, start: float) -> dict[str, Any]:
@@ -36,27 +35,31 @@ def _train(cfg, run: runs.RunDir, start: float) -> dict[str, Any]:
 
     keras = import_keras()
     from mlexp import callbacks, data, models
-    from mlexp.data.pipeline import make_dataset
+    from mlexp.data.pipeline import augmenter, make_dataset
     from mlexp.reporting.plots import learning_curves
 
     keras.backend.clear_session()  # sweep jobs share a process: start each from a clean Keras state
     keras.utils.set_random_seed(cfg.seed)
-    splits = data.load(cfg.dataset, cfg.trainer.validation_split)
+    splits = data.load(cfg.dataset, cfg.trainer)
     model = models.build(cfg, splits.spec)
     runs.write_text(run.file(runs.SUMMARY), model_summary(model))
     log.info("Model %r: %s parameters", model.name, f"{model.count_params():,}")
 
     batch = cfg.trainer.batch_size
-    train_ds = make_dataset(splits.x_train, splits.y_train, batch, shuffle=cfg.trainer.shuffle, seed=cfg.seed)
+    augment = augmenter(cfg.augmentation, cfg.seed)
+    train_ds = make_dataset(
+        splits.x_train, splits.y_train, batch, shuffle=cfg.trainer.shuffle, seed=cfg.seed, augment=augment
+    )
     val_ds = make_dataset(splits.x_val, splits.y_val, batch)
     test_ds = make_dataset(splits.x_test, splits.y_test, batch)
 
     history = callbacks.HistoryWriter(run)
+    user_callbacks = callbacks.from_config(cfg.callbacks, run, cfg.optimizer.learning_rate, cfg.trainer.epochs)
     model.fit(
         train_ds,
         validation_data=val_ds,
         epochs=cfg.trainer.epochs,
-        callbacks=[callbacks.LearningRateLogger(), *callbacks.from_config(cfg.callbacks), history],
+        callbacks=[callbacks.LearningRateLogger(), *user_callbacks, history],
         verbose=cfg.trainer.verbose,
         shuffle=False,  # the tf.data pipeline shuffles, seeded
     )
@@ -66,6 +69,9 @@ def _train(cfg, run: runs.RunDir, start: float) -> dict[str, Any]:
         model.save(tmp)
     learning_curves(history.rows, run.file(runs.CURVES), title=f"{cfg.model.name} on {cfg.dataset.name}")
     metrics = summarize(history.rows, test, model.count_params(), time.perf_counter() - start)
+    metrics["validation_source"] = splits.spec.validation_source
+    if splits.spec.validation_source == "test":
+        metrics["validated_on_test"] = True  # model selection saw the test split: test metrics are optimistic
     run.write_metrics(metrics)
     return metrics
 
@@ -78,8 +84,9 @@ def model_summary(model) -> str:
 
 def summarize(rows: list[dict[str, float]], test: dict[str, float], params: int, wall: float) -> dict:
     """metrics.json: test metrics, best and final validation metrics with their epochs, run facts."""
+    diverged = any(not math.isfinite(row.get("loss", 0.0)) for row in rows)
     metrics: dict[str, Any] = {
-        "status": "completed",
+        "status": "diverged" if diverged else "completed",
         "epochs_run": len(rows),
         "wall_seconds": round(wall, 3),
         "param_count": int(params),

@@ -51,3 +51,10 @@ def run_dirs(root: Path) -> list[Path]:
 
 def read_metrics(run_dir: Path) -> dict:
     return json.loads((run_dir / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def dataset_files(tmp_path_factory) -> dict[str, Path]:
+    from formats import write_all
+
+    return write_all(tmp_path_factory.mktemp("datasets"))

@@ -23,9 +23,12 @@ def test_every_group_has_options():
     assert {g for g, _ in OPTIONS} == set(GROUPS)
 
 
+NEEDS = {"dataset=npz": ["dataset.path=data.npz"]}
+
+
 @pytest.mark.parametrize("group,option", OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
 def test_option_composes_and_validates(group, option):
-    run_cfg = validate(compose_train(f"{group}={option}"))
+    run_cfg = validate(compose_train(f"{group}={option}", *NEEDS.get(f"{group}={option}", [])))
     assert set(run_cfg) == set(catalog.TOP_LEVEL)
     if group in catalog.COMPONENTS:
         assert run_cfg[group].name == option
@@ -41,8 +44,8 @@ def test_yaml_options_set_every_argument_the_catalogue_knows_except_optional_one
     optional_args = {"weight_decay", "clipnorm", "clipvalue", "global_clipnorm"}
     for group, components in catalog.COMPONENTS.items():
         for name, rules in components.items():
-            cfg = validate(compose_train(f"{group}={name}"))[group]
-            assert set(cfg) - {"name"} == set(rules) - optional_args, f"{group}={name}"
+            cfg = validate(compose_train(f"{group}={name}", *NEEDS.get(f"{group}={name}", [])))[group]
+            assert set(rules) - optional_args <= set(cfg) - {"name"} <= set(rules), f"{group}={name}"
 
 
 def test_validated_config_is_read_only():
@@ -68,9 +71,23 @@ def test_optimizer_arguments_are_keras_arguments():
 
 
 def test_callback_arguments_are_keras_arguments():
-    from mlexp.callbacks import KERAS_CALLBACKS
+    keras = pytest.importorskip("keras")
+    for name, cls in (("early_stopping", "EarlyStopping"), ("reduce_lr_on_plateau", "ReduceLROnPlateau")):
+        params = set(inspect.signature(getattr(keras.callbacks, cls).__init__).parameters)
+        assert set(catalog.CALLBACKS[name]) - {"enabled"} <= params, name
+    params = set(inspect.signature(keras.callbacks.TensorBoard.__init__).parameters)
+    assert set(catalog.CALLBACKS["tensorboard"]) - {"enabled"} <= params
 
-    assert set(KERAS_CALLBACKS) == set(catalog.CALLBACKS)
-    for name, rules in catalog.CALLBACKS.items():
-        params = set(inspect.signature(KERAS_CALLBACKS[name].__init__).parameters)
-        assert set(rules) - {"enabled"} <= params, name
+
+def test_augmentation_layers_are_keras_preprocessing_layers():
+    keras = pytest.importorskip("keras")
+    for name in catalog.AUGMENTATION_LAYERS:
+        assert issubclass(getattr(keras.layers, name), keras.layers.Layer), name
+
+
+def test_every_dataset_has_class_names():
+    from mlexp.data import class_names
+
+    assert len(class_names.CIFAR100_FINE) == len(set(class_names.CIFAR100_FINE)) == 100
+    assert len(class_names.CIFAR100_COARSE) == 20
+    assert len(class_names.FASHION_MNIST) == len(class_names.CIFAR10) == 10

@@ -45,7 +45,10 @@ def test_cfg_job_prints_the_composed_config_without_training(mlexp, tmp_path):
 def test_train_help_shows_groups_options_and_examples(mlexp):
     result = mlexp("train", "--help")
     assert result.code == 0
-    assert "optimizer: adagrad, adam, rmsprop, sgd" in result.out
+    assert "optimizer: adadelta, adagrad, adam, adamw, nadam, rmsprop, sgd" in result.out
+    assert "model: cnn, cnn_bn, cnn_deep, mlp, sequential" in result.out
+    assert "experiment: cifar10_cnn_deep_aug, dense_base," in result.out
+    assert "sweep: base_vs_improved, cifar_augmentation," in result.out
     assert "regularizer: l1, l1_l2, l2, none" in result.out
     assert "callbacks: default, early_stopping" in result.out
     assert "mlexp train -m model.activation=sigmoid,relu" in result.out

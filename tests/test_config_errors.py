@@ -14,18 +14,16 @@ CASES = [
     ),
     (
         "optimizer.name=adamm",
-        "Config error at optimizer.name: got 'adamm'; expected a known optimizer: adam, sgd, rmsprop, "
-        "adagrad. Did you mean 'adam'?",
+        "Config error at optimizer.name: got 'adamm'; expected a known optimizer: adam, adamw, nadam, sgd, "
+        "rmsprop, adagrad, adadelta. Did you mean 'adam'?",
     ),
     (
         "model.hidden_units=[]",
-        "Config error at model.hidden_units: got []; expected a non-empty list of integers >= 1, "
-        "e.g. [128, 64].",
+        "Config error at model.hidden_units: got []; expected a non-empty list of integers >= 1, e.g. [128, 64].",
     ),
     (
         "model.hidden_units=[64,0]",
-        "Config error at model.hidden_units: got [64, 0]; expected a non-empty list of integers >= 1, "
-        "e.g. [128, 64].",
+        "Config error at model.hidden_units: got [64, 0]; expected a non-empty list of integers >= 1, e.g. [128, 64].",
     ),
     (
         "trainer.validation_split=1.0",
@@ -67,12 +65,57 @@ CASES = [
     (
         "+model.dropuot=0.2",
         "Config error at model.dropuot: got 0.2; expected a key that model 'mlp' takes: activation, "
-        "batch_norm, bias_initializer, dropout, hidden_units, kernel_initializer. Did you mean 'dropout'?",
+        "batch_norm, bias_initializer, dropout, hidden_units, kernel_initializer, logits. Did you mean 'dropout'?",
     ),
     (
-        "+callbacks.model_checkpoint.enabled=true",
-        "Config error at callbacks.model_checkpoint: got {'enabled': True}; expected a key that callbacks "
-        "takes: early_stopping, reduce_lr_on_plateau.",
+        "+callbacks.checkpoint.enabled=true",
+        "Config error at callbacks.checkpoint: got {'enabled': True}; expected a key that callbacks takes: "
+        "csv_logger, early_stopping, lr_scheduler, model_checkpoint, reduce_lr_on_plateau, stop_at_threshold, "
+        "tensorboard, terminate_on_nan. Did you mean 'model_checkpoint'?",
+    ),
+    (
+        "trainer.validation=head",
+        "Config error at trainer.validation_size: got null; expected an integer >= 1 with "
+        "trainer.validation=head (e.g. 10000).",
+    ),
+    (
+        "trainer.validation=holdout",
+        "Config error at trainer.validation: got 'holdout'; expected one of split, head, file, test.",
+    ),
+    (
+        "model=cnn model.block_dropout=[0.1]",
+        "Config error at model.block_dropout: got [0.1]; expected one rate per block of model.filters (2), or [].",
+    ),
+    (
+        "dataset=npz",
+        "Config error at dataset.path: got '???'; expected a value (it is mandatory).",
+    ),
+    (
+        "dataset=imdb dataset.num_words=2",
+        "Config error at dataset.num_words: got 2; expected an integer >= 4.",
+    ),
+    (
+        "dataset.scale=minmax",
+        "Config error at dataset.scale: got 'minmax'; expected one of unit, standardize, none.",
+    ),
+    (
+        "callbacks.stop_at_threshold.mode=auto",
+        "Config error at callbacks.stop_at_threshold.mode: got 'auto'; expected one of min, max.",
+    ),
+    (
+        "augmentation=images augmentation.layers.0.layer=RandomSpin",
+        "Config error at augmentation.layers[0].layer: got 'RandomSpin'; expected one of RandomRotation, "
+        "RandomTranslation, RandomShear, RandomZoom, RandomFlip, RandomBrightness, RandomContrast, RandomCrop, "
+        "GaussianNoise. Did you mean 'RandomFlip'?",
+    ),
+    (
+        "model=sequential model.layers=[{units:3}]",
+        "Config error at model.layers[0]: got {'units': 3}; expected a mapping like {layer: ClassName, arg: value}.",
+    ),
+    (
+        "model=sequential model.layers=[]",
+        "Config error at model.layers: got []; expected a non-empty list of mappings like "
+        "{layer: ClassName, arg: value}.",
     ),
     (
         "+seeed=3",
@@ -117,7 +160,7 @@ def test_unknown_group_option_keeps_hydras_message(mlexp):
     assert result.code == 2
     assert result.err == (
         "mlexp train: In 'train': Could not find 'model/transformer'\n\n"
-        "Available options in 'model':\n\tmlp\n"
+        "Available options in 'model':\n\tcnn\n\tcnn_bn\n\tcnn_deep\n\tmlp\n\tsequential\n"
     )
 
 

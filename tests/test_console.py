@@ -21,9 +21,7 @@ def mlexp(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 def test_config_error_is_one_line_and_exit_2(tmp_path):
     proc = mlexp(tmp_path, "train", "model.dropout=1.5")
     assert proc.returncode == 2
-    assert (
-        proc.stderr == "mlexp train: Config error at model.dropout: got 1.5; expected a number in [0, 1).\n"
-    )
+    assert proc.stderr == "mlexp train: Config error at model.dropout: got 1.5; expected a number in [0, 1).\n"
     assert proc.stdout == ""
     assert not (tmp_path / "outputs").exists()
 
@@ -39,9 +37,7 @@ def test_multirun_from_the_console_script(tmp_path):
 
 
 def test_python_dash_m_mlexp_works(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "mlexp", "train", *TINY], cwd=tmp_path, capture_output=True, text=True
-    )
+    proc = subprocess.run([sys.executable, "-m", "mlexp", "train", *TINY], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     [run] = run_dirs(tmp_path / "outputs")
     assert f"Run directory: {run}" in proc.stdout + proc.stderr

@@ -22,7 +22,7 @@ RUN_FILES = [
 METRIC_KEYS = {
     "status", "epochs_run", "wall_seconds", "param_count", "test_loss", "test_accuracy",
     "final_loss", "final_accuracy", "final_val_loss", "final_val_accuracy",
-    "best_val_loss", "best_val_loss_epoch", "best_val_accuracy", "best_val_accuracy_epoch",
+    "best_val_loss", "best_val_loss_epoch", "best_val_accuracy", "best_val_accuracy_epoch", "validation_source",
 }  # fmt: skip
 
 
@@ -38,7 +38,7 @@ def test_smoke_run_writes_every_file(mlexp, tmp_path):
 
     metrics = read_metrics(run)
     assert set(metrics) == METRIC_KEYS
-    assert metrics["status"] == "completed"
+    assert metrics["status"] == "completed" and metrics["validation_source"] == "split"
     assert metrics["epochs_run"] == 3
     assert metrics["param_count"] == 16 * 8 + 8 + 8 * 3 + 3  # 4x4x1 input, Dense(8), 3 classes
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
@@ -70,7 +70,7 @@ def test_saved_model_loads_and_reproduces_test_accuracy(mlexp, tmp_path):
     assert mlexp("train", *TINY).code == 0
     [run] = run_dirs(tmp_path / "outputs")
     cfg = validate(__import__("omegaconf").OmegaConf.load(run / "resolved_config.yaml"))
-    splits = data.load(cfg.dataset, cfg.trainer.validation_split)
+    splits = data.load(cfg.dataset, cfg.trainer)
     model = keras.models.load_model(run / "model.keras")
     scores = model.evaluate(splits.x_test, splits.y_test, return_dict=True, verbose=0)
     assert scores["accuracy"] == pytest.approx(read_metrics(run)["test_accuracy"], abs=1e-6)
@@ -107,14 +107,15 @@ def test_overrides_reach_keras(mlexp, tmp_path):
     model = keras.models.load_model(run / "model.keras")
     names = [layer.name for layer in model.layers]
     assert names == [
-        "inputs", "flatten", "dense_1", "batch_norm_1", "tanh_1", "dropout_1",
-        "dense_2", "batch_norm_2", "tanh_2", "dropout_2", "head",
+        "inputs", "flatten", "dense_1", "dense_1_bn", "dense_1_dropout", "dense_2", "dense_2_bn", "dense_2_dropout",
+        "head",
     ]  # fmt: skip
+    assert model.get_layer("dense_1").activation.__name__ == "tanh"
     dense = model.get_layer("dense_1")
     assert dense.units == 12 and dense.kernel_regularizer.l2 == pytest.approx(0.001)
     assert type(dense.kernel_initializer).__name__ == "HeNormal"
     assert model.get_layer("head").kernel_regularizer is not None
-    assert model.get_layer("dropout_2").rate == 0.25
+    assert model.get_layer("dense_2_dropout").rate == 0.25
     opt = model.optimizer
     assert type(opt).__name__ == "SGD" and float(opt.learning_rate) == pytest.approx(0.05)
     assert opt.momentum == pytest.approx(0.9)
@@ -123,10 +124,7 @@ def test_overrides_reach_keras(mlexp, tmp_path):
 def test_two_class_task_gets_a_sigmoid_unit(mlexp, tmp_path):
     import keras
 
-    assert (
-        mlexp("train", *TINY, "dataset.classes=2", "trainer.epochs=15", "optimizer.learning_rate=0.01").code
-        == 0
-    )
+    assert mlexp("train", *TINY, "dataset.classes=2", "trainer.epochs=15", "optimizer.learning_rate=0.01").code == 0
     [run] = run_dirs(tmp_path / "outputs")
     head = keras.models.load_model(run / "model.keras").get_layer("head")
     assert head.units == 1 and head.activation.__name__ == "sigmoid"
@@ -155,9 +153,7 @@ def test_multirun_writes_one_run_directory_per_job(mlexp, tmp_path):
     assert result.code == 0, result.err
     runs = run_dirs(tmp_path / "outputs" / "sweeps")
     assert [r.name for r in runs] == ["0", "1"]
-    assert [
-        yaml.safe_load((r / "resolved_config.yaml").read_text())["model"]["activation"] for r in runs
-    ] == [
+    assert [yaml.safe_load((r / "resolved_config.yaml").read_text())["model"]["activation"] for r in runs] == [
         "sigmoid",
         "relu",
     ]
@@ -177,9 +173,7 @@ def test_a_failing_run_keeps_its_history_and_says_why(mlexp, tmp_path, monkeypat
     result = mlexp("train", *TINY)
     assert result.code == 1
     [run] = run_dirs(tmp_path / "outputs")
-    assert result.err.startswith(
-        "mlexp train: training failed: RuntimeError: plotting exploded (traceback in "
-    )
+    assert result.err.startswith("mlexp train: training failed: RuntimeError: plotting exploded (traceback in ")
     assert "Traceback" not in result.err
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["status"] == "failed" and metrics["error"] == "RuntimeError: plotting exploded"

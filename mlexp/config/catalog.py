@@ -6,7 +6,18 @@ lists below are checked against Keras itself by tests/test_catalog.py.
 
 from __future__ import annotations
 
-from mlexp.config.rules import Rule, boolean, choice, int_list, integer, number, optional
+from mlexp.config.rules import (
+    Rule,
+    boolean,
+    choice,
+    int_list,
+    integer,
+    layer_list,
+    number,
+    number_list,
+    optional,
+    string,
+)  # fmt: skip
 
 ACTIVATIONS = (
     "celu", "elu", "exponential", "gelu", "hard_sigmoid", "hard_silu", "hard_swish", "leaky_relu",
@@ -17,6 +28,10 @@ INITIALIZERS = (
     "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform",
     "ones", "orthogonal", "random_normal", "random_uniform", "truncated_normal", "zeros",
 )  # fmt: skip
+AUGMENTATION_LAYERS = (
+    "RandomRotation", "RandomTranslation", "RandomShear", "RandomZoom", "RandomFlip", "RandomBrightness",
+    "RandomContrast", "RandomCrop", "GaussianNoise",
+)  # fmt: skip
 
 POSITIVE = number(0, lo_open=True)
 NON_NEGATIVE = number(0)
@@ -24,30 +39,66 @@ FRACTION_OPEN = number(0, 1, lo_open=True, hi_open=True)
 DROPOUT = number(0, 1, hi_open=True)
 BETA = number(0, 1, hi_open=True)
 
-_SPLIT = {"test_split": FRACTION_OPEN, "split_seed": integer(0)}
+_SOURCE = {
+    "path": optional(string()),
+    "download": boolean(),
+    "scale": choice(("unit", "standardize", "none")),
+    "split_seed": integer(0),
+}
+_OWN_TEST_SPLIT = {"test_split": FRACTION_OPEN}
 
 DATASETS: dict[str, dict[str, Rule]] = {
-    "digits": dict(_SPLIT),
+    "digits": {**_SOURCE, **_OWN_TEST_SPLIT},
     "synthetic": {
         "samples": integer(20),
         "classes": integer(2),
         "image_size": integer(1),
+        "channels": integer(1),
         "noise": NON_NEGATIVE,
-        **_SPLIT,
+        **_SOURCE,
+        **_OWN_TEST_SPLIT,
     },
+    "mnist": dict(_SOURCE),
+    "fashion_mnist": dict(_SOURCE),
+    "cifar10": dict(_SOURCE),
+    "cifar100": {**_SOURCE, "label_mode": choice(("fine", "coarse"))},
+    "imdb": {**_SOURCE, "num_words": integer(4)},
+    "npz": dict(_SOURCE),
 }
 
-MODELS: dict[str, dict[str, Rule]] = {
-    "mlp": {
-        "hidden_units": int_list(1),
-        "activation": choice(ACTIVATIONS, "a Keras activation:"),
-        "kernel_initializer": choice(INITIALIZERS, "a Keras initializer:"),
-        "bias_initializer": choice(INITIALIZERS, "a Keras initializer:"),
-        "dropout": DROPOUT,
-        "batch_norm": boolean(),
-    },
+_UNITS = {
+    "activation": choice(ACTIVATIONS, "a Keras activation:"),
+    "kernel_initializer": choice(INITIALIZERS, "a Keras initializer:"),
+    "bias_initializer": choice(INITIALIZERS, "a Keras initializer:"),
+    "batch_norm": boolean(),
 }
-REQUIRED = {("model", "mlp"): ("hidden_units",)}
+_HEAD = {"logits": boolean()}  # true: a linear head and a loss built with from_logits=True
+_CONV = {
+    "filters": int_list(1),
+    "convs_per_block": integer(1),
+    "kernel_size": integer(1),
+    "padding": choice(("valid", "same")),
+    "pool_size": integer(1),
+    "block_dropout": number_list(0, 1, hi_open=True),
+    "top": choice(("flatten", "global_average")),
+    "dense_units": int_list(1, min_len=0),
+    "dropout": DROPOUT,
+    **_UNITS,
+    **_HEAD,
+}
+MODELS: dict[str, dict[str, Rule]] = {
+    "mlp": {"hidden_units": int_list(1), "dropout": DROPOUT, **_UNITS, **_HEAD},
+    "cnn": dict(_CONV),
+    "cnn_bn": dict(_CONV),
+    "cnn_deep": dict(_CONV),
+    "sequential": {"layers": layer_list(), **_HEAD},
+}
+REQUIRED = {
+    ("model", "mlp"): ("hidden_units",),
+    ("model", "sequential"): ("layers",),
+    **{("model", name): ("filters",) for name in ("cnn", "cnn_bn", "cnn_deep")},
+    ("dataset", "npz"): ("path",),
+}
 
 _OPTIMIZER_COMMON = {
     "learning_rate": POSITIVE,
@@ -56,8 +107,11 @@ _OPTIMIZER_COMMON = {
     "clipvalue": optional(POSITIVE),
     "global_clipnorm": optional(POSITIVE),
 }
+_ADAM = {"beta_1": BETA, "beta_2": BETA, "epsilon": POSITIVE}
 OPTIMIZERS: dict[str, dict[str, Rule]] = {
-    "adam": {"beta_1": BETA, "beta_2": BETA, "epsilon": POSITIVE, "amsgrad": boolean(), **_OPTIMIZER_COMMON},
+    "adam": {**_ADAM, "amsgrad": boolean(), **_OPTIMIZER_COMMON},
+    "adamw": {**_ADAM, "amsgrad": boolean(), **_OPTIMIZER_COMMON},
+    "nadam": {**_ADAM, **_OPTIMIZER_COMMON},
     "sgd": {"momentum": number(0, 1, hi_open=True), "nesterov": boolean(), **_OPTIMIZER_COMMON},
     "rmsprop": {
         "rho": BETA,
@@ -67,6 +121,7 @@ OPTIMIZERS: dict[str, dict[str, Rule]] = {
         **_OPTIMIZER_COMMON,
     },
     "adagrad": {"initial_accumulator_value": NON_NEGATIVE, "epsilon": POSITIVE, **_OPTIMIZER_COMMON},
+    "adadelta": {"rho": BETA, "epsilon": POSITIVE, **_OPTIMIZER_COMMON},
 }
 
 REGULARIZERS: dict[str, dict[str, Rule]] = {
@@ -76,7 +131,11 @@ REGULARIZERS: dict[str, dict[str, Rule]] = {
     "l1_l2": {"l1": NON_NEGATIVE, "l2": NON_NEGATIVE},
 }
 
-AUGMENTATIONS: dict[str, dict[str, Rule]] = {"none": {}}
+# Keras preprocessing layers, applied in order to training batches only.
+_AUGMENT = {"layers": layer_list(AUGMENTATION_LAYERS, min_len=0)}
+AUGMENTATIONS: dict[str, dict[str, Rule]] = {
+    name: dict(_AUGMENT) for name in ("none", "images", "images_brightness", "noise")
+}
 
 # Groups whose config is one component: `name:` plus arguments.
 COMPONENTS = {
@@ -110,12 +169,37 @@ CALLBACKS: dict[str, dict[str, Rule]] = {
         "cooldown": integer(0),
         "min_lr": NON_NEGATIVE,
     },
+    "lr_scheduler": {
+        "enabled": boolean(),
+        "schedule": choice(("constant", "exponential", "cosine")),
+        "start_epoch": integer(0),  # epochs at the initial rate before decay starts
+        "rate": NON_NEGATIVE,  # exponential: multiply by exp(-rate) each epoch
+        "alpha": number(0, 1),  # cosine: final rate as a fraction of the initial one
+        "decay_epochs": optional(integer(1)),  # cosine: length of the decay; null = to the last epoch
+    },
+    "model_checkpoint": {"enabled": boolean(), **_MONITOR, "save_best_only": boolean()},
+    "tensorboard": {
+        "enabled": boolean(),
+        "histogram_freq": integer(0),
+        "write_graph": boolean(),
+        "update_freq": choice(("epoch", "batch")),
+    },
+    "csv_logger": {"enabled": boolean()},
+    "terminate_on_nan": {"enabled": boolean()},
+    "stop_at_threshold": {
+        "enabled": boolean(),
+        "monitor": choice(MONITORS, "a logged metric:"),
+        "threshold": number(),
+        "mode": choice(("min", "max")),  # min: stop once value <= threshold; max: once value >= threshold
+    },
 }
 
 TRAINER: dict[str, Rule] = {
     "epochs": integer(1),
     "batch_size": integer(1),
+    "validation": choice(("split", "head", "file", "test")),
     "validation_split": FRACTION_OPEN,
+    "validation_size": optional(integer(1)),
     "shuffle": boolean(),
     "verbose": choice((0, 1, 2, "auto")),
 }

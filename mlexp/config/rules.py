@@ -78,11 +78,12 @@ def optional(rule: Rule) -> Rule:
     return Rule(f"{rule.expected} or null", lambda v: v is None or rule.test(v))
 
 
-def int_list(lo: int = 1) -> Rule:
+def int_list(lo: int = 1, min_len: int = 1) -> Rule:
     def test(v):
-        return isinstance(v, list) and len(v) > 0 and all(integer(lo).test(x) for x in v)
+        return isinstance(v, list) and len(v) >= min_len and all(integer(lo).test(x) for x in v)
 
-    return Rule(f"a non-empty list of integers >= {lo}, e.g. [128, 64]", test)
+    size = "a non-empty list" if min_len else "a list"
+    return Rule(f"{size} of integers >= {lo}, e.g. [128, 64]", test)
 
 
 def int_tuple(length: int, lo: int = 1) -> Rule:
@@ -90,3 +91,38 @@ def int_tuple(length: int, lo: int = 1) -> Rule:
         return isinstance(v, list) and len(v) == length and all(integer(lo).test(x) for x in v)
 
     return Rule(f"a list of {length} integers >= {lo}", test)
+
+
+def string() -> Rule:
+    return Rule("a non-empty string", lambda v: isinstance(v, str) and v != "")
+
+
+def number_list(lo=None, hi=None, *, hi_open=False) -> Rule:
+    item = number(lo, hi, hi_open=hi_open)
+
+    def test(v):
+        return isinstance(v, list) and all(item.test(x) for x in v)
+
+    return Rule(f"a list of numbers {item.expected.removeprefix('a number ')}", test)
+
+
+@dataclass(frozen=True)
+class LayerList(Rule):
+    """A list of Keras layers as mappings `{layer: ClassName, arg: value}`; errors name the element."""
+
+    allowed: tuple = ()
+    min_len: int = 0
+
+    def check(self, key: str, value: Any) -> None:
+        if not isinstance(value, list) or len(value) < self.min_len:
+            raise ConfigError(key, value, self.expected)
+        for i, entry in enumerate(value):
+            if not isinstance(entry, dict) or not isinstance(entry.get("layer"), str):
+                raise ConfigError(f"{key}[{i}]", entry, "a mapping like {layer: ClassName, arg: value}")
+            if self.allowed:
+                choice(self.allowed, "one of").check(f"{key}[{i}].layer", entry["layer"])
+
+
+def layer_list(allowed: tuple[str, ...] = (), min_len: int = 1) -> LayerList:
+    size = "a non-empty list" if min_len else "a list"
+    return LayerList(f"{size} of mappings like {{layer: ClassName, arg: value}}", lambda v: True, allowed, min_len)

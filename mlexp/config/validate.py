@@ -24,6 +24,7 @@ def validate(cfg: DictConfig) -> DictConfig:
     _check_callbacks(plain["callbacks"])
     _check_section("trainer", plain["trainer"], catalog.TRAINER, "trainer")
     catalog.SEED.check("seed", plain["seed"])
+    _check_combinations(plain)
     run_cfg = OmegaConf.create(plain)
     OmegaConf.set_readonly(run_cfg, True)
     return run_cfg
@@ -78,3 +79,18 @@ def _check_callbacks(section: Any) -> None:
     _check_keys("callbacks.", section, catalog.CALLBACKS, "callbacks")
     for name, entry in section.items():
         _check_section(f"callbacks.{name}", entry, catalog.CALLBACKS[name], f"callback '{name}'")
+
+
+def _check_combinations(plain: dict[str, Any]) -> None:
+    """Rules that tie two keys together."""
+    trainer, model, dataset = plain["trainer"], plain["model"], plain["dataset"]
+    if trainer["validation"] == "head" and trainer.get("validation_size") is None:
+        raise ConfigError("trainer.validation_size", None, "an integer >= 1 with trainer.validation=head (e.g. 10000)")
+    blocks = model.get("filters")
+    dropouts = model.get("block_dropout")
+    if blocks is not None and dropouts and len(dropouts) != len(blocks):
+        raise ConfigError(
+            "model.block_dropout", dropouts, f"one rate per block of model.filters ({len(blocks)}), or []"
+        )
+    if dataset["name"] == "npz" and not dataset.get("path"):
+        raise ConfigError("dataset.path", dataset.get("path"), "the path of your .npz file")

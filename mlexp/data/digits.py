@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from mlexp.data.raw import Raw
 from mlexp.data.splits import stratified_split
 
 
-def load(cfg):
+def load(cfg) -> Raw:
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    x = (bunch.images / 16.0).astype(np.float32)[..., np.newaxis]  # pixel values are 0..16
+    x = bunch.images.astype(np.float32)  # pixel values 0..16
     y = bunch.target.astype(np.int32)
-    train, test = stratified_split(x, y, cfg.test_split, cfg.split_seed)
-    return train, test, [str(name) for name in bunch.target_names]
+    (x_train, y_train), (x_test, y_test) = stratified_split(x, y, cfg.test_split, cfg.split_seed)
+    return Raw(x_train, y_train, x_test, y_test, [str(n) for n in bunch.target_names], max_value=16.0)

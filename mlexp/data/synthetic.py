@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from mlexp.data.raw import Raw
 from mlexp.data.splits import stratified_split
 
 
-def load(cfg):
+def load(cfg) -> Raw:
     rng = np.random.default_rng(cfg.split_seed)
-    shape = (cfg.image_size, cfg.image_size, 1)
+    shape = (cfg.image_size, cfg.image_size, cfg.channels)
     centres = rng.uniform(0.2, 0.8, size=(cfg.classes, *shape))
     y = np.arange(cfg.samples, dtype=np.int32) % cfg.classes
     x = centres[y] + rng.normal(0.0, cfg.noise, size=(cfg.samples, *shape))
     x = np.clip(x, 0.0, 1.0).astype(np.float32)
-    train, test = stratified_split(x, y, cfg.test_split, cfg.split_seed)
-    return train, test, [f"class_{i}" for i in range(cfg.classes)]
+    (x_train, y_train), (x_test, y_test) = stratified_split(x, y, cfg.test_split, cfg.split_seed)
+    return Raw(x_train, y_train, x_test, y_test, [f"class_{i}" for i in range(cfg.classes)], max_value=1.0)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import logging
 
-from mlexp.models import mlp
+from mlexp.models import conv, mlp, sequential
 from mlexp.models.components import build_optimizer, regularizer_factory
 
 log = logging.getLogger(__name__)
 
 # model name -> body(inputs, cfg_model, kernel_regularizer) returning the last hidden tensor
-FAMILIES = {"mlp": mlp.body}
+FAMILIES = {
+    "mlp": mlp.body,
+    "cnn": conv.body,
+    "cnn_bn": conv.body,
+    "cnn_deep": conv.body,
+    "sequential": sequential.body,
+}
 
 
 def build(cfg, spec):
@@ -21,22 +27,30 @@ def build(cfg, spec):
     log.info("Building model %r for input %s", cfg.model.name, spec.input_shape)
     inputs = keras.Input(shape=spec.input_shape, name="inputs")
     hidden = FAMILIES[cfg.model.name](inputs, cfg.model, kernel_regularizer)
-    outputs, loss = _head(hidden, spec.num_classes, kernel_regularizer)
+    outputs, loss, accuracy = head(hidden, spec.num_classes, cfg.model.logits, kernel_regularizer)
     model = keras.Model(inputs, outputs, name=cfg.model.name)
-    model.compile(optimizer=build_optimizer(cfg.optimizer), loss=loss, metrics=["accuracy"])
+    model.compile(optimizer=build_optimizer(cfg.optimizer), loss=loss, metrics=[accuracy])
     return model
 
 
-def _head(x, num_classes: int, kernel_regularizer):
-    """Two classes: one sigmoid unit and binary cross-entropy. More: softmax and sparse CE."""
+def head(x, num_classes: int, logits: bool, kernel_regularizer):
+    """The output layer, its loss and its accuracy, always consistent with each other.
+
+    Two classes: one unit, sigmoid and binary cross-entropy. More: one unit per class, softmax and
+    sparse categorical cross-entropy. With logits=true the layer is linear and the loss and the
+    accuracy threshold are built for logits, so `from_logits` can never disagree with the head.
+    """
     import keras
 
-    if num_classes == 2:
-        units, activation, loss = 1, "sigmoid", "binary_crossentropy"
+    binary = num_classes == 2
+    units = 1 if binary else num_classes
+    activation = None if logits else ("sigmoid" if binary else "softmax")
+    if binary:
+        loss = keras.losses.BinaryCrossentropy(from_logits=logits)
+        accuracy = keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0 if logits else 0.5)
     else:
-        units, activation, loss = num_classes, "softmax", "sparse_categorical_crossentropy"
-    log.info("Head: Dense(%d, %s), loss %s", units, activation, loss)
-    layer = keras.layers.Dense(
-        units, activation=activation, kernel_regularizer=kernel_regularizer(), name="head"
-    )
-    return layer(x), loss
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=logits)
+        accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+    log.info("Head: Dense(%d, %s), %s(from_logits=%s)", units, activation or "linear", type(loss).__name__, logits)
+    layer = keras.layers.Dense(units, activation=activation, kernel_regularizer=kernel_regularizer(), name="head")
+    return layer(x), loss, accuracy

@@ -1,6 +1,28 @@
-"""Dense network: Flatten, then Dense [-> BatchNormalization] -> activation [-> Dropout] per block."""
+"""Dense network: Flatten, then Dense(activation) [-> BatchNormalization] [-> Dropout] per block."""
 
 from __future__ import annotations
+
+
+def dense_block(x, units: int, cfg, kernel_regularizer, name: str):
+    """Dense with the model's activation and initializers, then batch norm and dropout if asked.
+
+    Batch normalization follows the activation, as in every notebook of the course.
+    """
+    from keras import layers
+
+    x = layers.Dense(
+        units,
+        activation=cfg.activation,
+        kernel_initializer=cfg.kernel_initializer,
+        bias_initializer=cfg.bias_initializer,
+        kernel_regularizer=kernel_regularizer(),
+        name=name,
+    )(x)
+    if cfg.batch_norm:
+        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    if cfg.dropout > 0:
+        x = layers.Dropout(cfg.dropout, name=f"{name}_dropout")(x)
+    return x
 
 
 def body(inputs, cfg, kernel_regularizer):
@@ -8,18 +30,5 @@ def body(inputs, cfg, kernel_regularizer):
 
     x = layers.Flatten(name="flatten")(inputs)
     for i, units in enumerate(cfg.hidden_units, start=1):
-        dense = layers.Dense(
-            units,
-            activation=None if cfg.batch_norm else cfg.activation,
-            kernel_initializer=cfg.kernel_initializer,
-            bias_initializer=cfg.bias_initializer,
-            kernel_regularizer=kernel_regularizer(),
-            name=f"dense_{i}",
-        )
-        x = dense(x)
-        if cfg.batch_norm:
-            x = layers.BatchNormalization(name=f"batch_norm_{i}")(x)
-            x = layers.Activation(cfg.activation, name=f"{cfg.activation}_{i}")(x)
-        if cfg.dropout > 0:
-            x = layers.Dropout(cfg.dropout, name=f"dropout_{i}")(x)
+        x = dense_block(x, units, cfg, kernel_regularizer, f"dense_{i}")
     return x

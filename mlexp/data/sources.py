@@ -1,0 +1,82 @@
+"""Find a dataset's files offline: dataset.path, the Keras cache, system copies, then Keras' download."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlexp.errors import MlexpError
+
+log = logging.getLogger(__name__)
+
+
+class DataError(MlexpError):
+    """A dataset that cannot be found or read."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Source:
+    dataset: str
+    keras_names: tuple[str, ...]  # file or folder names inside the Keras cache, newest layout first
+    files: tuple[str, ...] = ()  # for a folder: the files it must hold; empty for a single file
+    system_dirs: tuple[str, ...] = ()
+    keras_module: str | None = None  # keras.datasets.<module>.load_data() downloads into the cache
+
+
+def keras_cache() -> Path:
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser() / "datasets"
+
+
+def _complete(source: Source, path: Path) -> bool:
+    if not source.files:
+        return path.is_file()
+    return path.is_dir() and all((path / name).is_file() for name in source.files)
+
+
+def _candidates(source: Source, explicit: str | None) -> list[Path]:
+    found: list[Path] = []
+    if explicit:
+        base = Path(explicit).expanduser()
+        found += [base, *(base / name for name in source.keras_names)]
+    found += [keras_cache() / name for name in source.keras_names]
+    found += [Path(d) for d in source.system_dirs]
+    return found
+
+
+def locate(source: Source, explicit: str | None, download: bool) -> Path:
+    """The first complete copy of the dataset, in mlexp's search order."""
+    tried = _candidates(source, explicit)
+    for path in tried:
+        if _complete(source, path):
+            log.info("Dataset %r from %s", source.dataset, path)
+            return path
+    failure = "not attempted (dataset.download=false)"
+    if download and source.keras_module:
+        failure = _download(source)
+        for path in _candidates(source, None):
+            if _complete(source, path):
+                return path
+    what = f"the files {', '.join(source.files)}" if source.files else f"the file {source.keras_names[0]}"
+    looked = "\n".join(f"  - {p}" for p in tried)
+    raise DataError(
+        f"dataset {source.dataset!r} not found. Looked for {what} in:\n{looked}\n"
+        f"  - Keras download: {failure}\n"
+        f"Provide it with dataset.path=FILE_OR_FOLDER, or put it in {keras_cache()} under Keras' own name "
+        f"({source.keras_names[0]})."
+    )
+
+
+def _download(source: Source) -> str:
+    from mlexp.tf_runtime import import_keras
+
+    keras = import_keras()
+    log.info("Dataset %r not found offline; trying Keras' download", source.dataset)
+    try:
+        getattr(keras.datasets, source.keras_module).load_data()
+    except Exception as exc:  # any network or archive failure: reported in the one message
+        return f"failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+    return "done"
