@@ -23,7 +23,7 @@ def augmenter(cfg_augmentation, seed: int):
     log.info(
         "Augmentation %r on training batches: %s",
         cfg_augmentation.name,
-        ", ".join(type(l).__name__ for l in layers),
+        ", ".join(type(layer).__name__ for layer in layers),
     )
     return keras.Sequential(layers, name="augmentation")
 

@@ -22,7 +22,9 @@ def make_layer(entry: dict[str, Any], key: str, **defaults: Any):
     try:
         return cls(**args)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(key, {"layer": name, **entry}, f"arguments that keras.layers.{name} accepts ({exc})")
+        raise ConfigError(
+            key, {"layer": name, **entry}, f"arguments that keras.layers.{name} accepts ({exc})"
+        ) from None
 
 
 def _accepts(cls, argument: str) -> bool:
