@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mlexp import runs
-from mlexp.errors import RunFailed
+from mlexp.errors import MlexpError, RunFailed
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,9 @@ def train(cfg, run_dir: Path | str) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         return _train(cfg, run, start)
+    except MlexpError as exc:  # bad input found while building (a layer name, data): keep its message and code
+        run.write_failure(exc, "failed", wall_seconds=round(time.perf_counter() - start, 3))
+        raise
     except KeyboardInterrupt as exc:
         run.write_failure(exc, "interrupted", wall_seconds=round(time.perf_counter() - start, 3))
         raise

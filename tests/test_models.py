@@ -1,0 +1,151 @@
+"""Heads, model families, sequential stacks and augmentation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import CONF_DIR, TINY, read_metrics, run_dirs
+from omegaconf import OmegaConf
+
+from mlexp.data.pipeline import augmenter, make_dataset
+
+NO_MODEL_KEYS = [arg for arg in TINY if not arg.startswith("model.")]
+
+
+def test_logits_head_trains_and_scores_consistently(mlexp, tmp_path):
+    import keras
+
+    from mlexp import data
+    from mlexp.config import validate
+
+    assert mlexp("train", *TINY, "model.logits=true", "trainer.epochs=8", "optimizer.learning_rate=0.01").code == 0
+    [run] = run_dirs(tmp_path / "outputs")
+    model = keras.models.load_model(run / "model.keras")
+    assert model.get_layer("head").activation.__name__ == "linear"
+    assert model.loss.get_config()["from_logits"] is True
+    cfg = validate(OmegaConf.load(run / "resolved_config.yaml"))
+    splits = data.load(cfg.dataset, cfg.trainer)
+    predicted = model.predict(splits.x_test, verbose=0).argmax(axis=1)
+    assert read_metrics(run)["test_accuracy"] == pytest.approx(float((predicted == splits.y_test).mean()), abs=1e-6)
+    assert read_metrics(run)["test_accuracy"] > 0.6
+
+
+def test_binary_logits_head_uses_a_zero_threshold(mlexp, tmp_path):
+    import keras
+
+    args = ["dataset.classes=2", "model.logits=true", "trainer.epochs=10", "optimizer.learning_rate=0.01"]
+    assert mlexp("train", *TINY, *args).code == 0
+    [run] = run_dirs(tmp_path / "outputs")
+    model = keras.models.load_model(run / "model.keras")
+    assert model.get_layer("head").units == 1
+    assert read_metrics(run)["test_accuracy"] >= 0.8
+
+
+@pytest.mark.parametrize("model", ["cnn", "cnn_bn", "cnn_deep"])
+def test_conv_models_on_small_images(mlexp, tmp_path, model):
+    import keras
+
+    args = ["dataset.image_size=16", "dataset.channels=3", f"model={model}", "trainer.epochs=1"]
+    result = mlexp("train", *TINY[:1], *TINY[3:], *args)
+    assert result.code == 0, result.err
+    [run] = run_dirs(tmp_path / "outputs")
+    names = [layer.name for layer in keras.models.load_model(run / "model.keras").layers]
+    expected = {
+        "cnn": ["conv_1_1", "pool_1", "conv_2_1", "pool_2", "flatten", "dense_1", "dense_1_dropout", "head"],
+        "cnn_bn": ["conv_1_1", "conv_1_1_bn", "conv_1_2", "conv_1_2_bn", "pool_1"],
+        "cnn_deep": ["conv_3_2_bn", "pool_3", "block_3_dropout", "global_average", "dense_1", "dense_1_dropout"],
+    }[model]
+    assert all(name in names for name in expected), names
+    if model == "cnn_deep":
+        assert names.index("global_average") == names.index("block_3_dropout") + 1
+
+
+def test_conv_model_on_vectors_is_a_config_error(mlexp, tmp_path):
+    path = tmp_path / "vectors.npz"
+    rng = np.random.default_rng(0)
+    np.savez(
+        path, x_train=rng.random((20, 6)), y_train=np.arange(20) % 2, x_test=rng.random((6, 6)), y_test=np.arange(6) % 2
+    )
+    result = mlexp("train", "dataset=npz", f"dataset.path={path}", "model=cnn", "trainer.verbose=0")
+    assert result.code == 2
+    [run] = run_dirs(tmp_path / "outputs")
+    assert read_metrics(run)["status"] == "failed"
+    assert result.err == (
+        "mlexp train: Config error at model.name: got 'cnn'; expected a model for inputs of shape (6,), e.g. mlp "
+        "(convolutional models need images: height x width x channels).\n"
+    )
+
+
+def test_sequential_stack_from_yaml(mlexp, tmp_path):
+    import keras
+
+    layers = "[{layer: Flatten},{layer: Dense,units: 7,activation: elu},{layer: Dropout,rate: 0.1}]"
+    result = mlexp("train", *NO_MODEL_KEYS, "model=sequential", f"model.layers={layers}", "regularizer=l1")
+    assert result.code == 0, result.err
+    [run] = run_dirs(tmp_path / "outputs")
+    model = keras.models.load_model(run / "model.keras")
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    assert [d.units for d in dense] == [7, 3] and dense[0].kernel_regularizer is not None
+
+
+def test_sequential_unknown_layer_suggests_the_keras_name(mlexp):
+    result = mlexp("train", *NO_MODEL_KEYS, "model=sequential", "model.layers=[{layer: Dens, units: 3}]")
+    assert result.code == 2
+    assert result.err.startswith(
+        "mlexp train: Config error at model.layers[0].layer: got 'Dens'; expected a Keras layer class name"
+    )
+    assert "Did you mean 'Dense'?" in result.err
+
+
+def test_sequential_bad_argument_is_a_config_error(mlexp):
+    result = mlexp("train", *NO_MODEL_KEYS, "model=sequential", "model.layers=[{layer: Dense, unit: 3}]")
+    assert result.code == 2
+    assert result.err.startswith(
+        "mlexp train: Config error at model.layers[0]: got {'layer': 'Dense', 'unit': 3}; "
+        "expected arguments that keras.layers.Dense accepts"
+    )
+
+
+AUGMENTATIONS = sorted(p.stem for p in (CONF_DIR / "augmentation").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", AUGMENTATIONS)
+def test_augmentation_keeps_shapes_and_only_touches_training_batches(name):
+    cfg = OmegaConf.load(CONF_DIR / "augmentation" / f"{name}.yaml")
+    x = np.random.default_rng(0).random((10, 16, 16, 3), dtype=np.float32)
+    y = np.arange(10, dtype=np.int32)
+    augment = augmenter(cfg, seed=0)
+    train = [xb.numpy() for xb, _ in make_dataset(x, y, 4, augment=augment)]
+    plain = [xb.numpy() for xb, _ in make_dataset(x, y, 4)]
+    assert [b.shape for b in train] == [b.shape for b in plain] == [(4, 16, 16, 3), (4, 16, 16, 3), (2, 16, 16, 3)]
+    np.testing.assert_array_equal(np.concatenate(plain), x)  # validation and test pipelines: untouched
+    if name == "none":
+        assert augment is None
+    else:
+        assert not np.allclose(np.concatenate(train), x)
+
+
+def test_every_epoch_runs_the_same_number_of_steps(mlexp, tmp_path, monkeypatch):
+    """The CIFAR notebook's generator + steps_per_epoch ran every second epoch on one batch."""
+    import keras
+
+    from mlexp import callbacks
+
+    steps: list[int] = []
+
+    class CountSteps(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            steps.append(0)
+
+        def on_train_batch_end(self, batch, logs=None):
+            steps[-1] += 1
+
+    original = callbacks.from_config
+    monkeypatch.setattr(callbacks, "from_config", lambda *a: [*original(*a), CountSteps()])
+    args = ["dataset.image_size=8", "augmentation=images", "trainer.epochs=4", "trainer.batch_size=32"]
+    assert mlexp("train", *TINY[:1], *TINY[3:], *args).code == 0
+    [run] = run_dirs(tmp_path / "outputs")
+    train_samples = 240 - 60 - 36  # synthetic 240, test 25%, validation 20% of the rest
+    assert steps == [math.ceil(train_samples / 32)] * 4
