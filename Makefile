@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-all lint clean
+.PHONY: help install run test test-all bench lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ test: $(STAMP) ## run the fast test suite
 
 test-all: $(STAMP) ## run every test, slow ones included
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+bench: $(STAMP) ## accuracy benchmarks on real Fashion-MNIST (apt-get install dataset-fashion-mnist); see benchmarks/RESULTS.md
+	$(BIN)/python benchmarks/fashion_accuracy.py
 
 lint: $(STAMP) ## check style with ruff
 	$(BIN)/ruff check mlexp tests

@@ -19,9 +19,7 @@ def run(experiment: str, out: Path) -> dict:
     run_dir = out / experiment
     command = ["mlexp", "train", f"experiment={experiment}", f"hydra.run.dir={run_dir}", "trainer.verbose=0"]
     start = time.perf_counter()
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "mlexp"), *command[1:]], capture_output=True, text=True
-    )
+    proc = subprocess.run([str(Path(sys.executable).parent / "mlexp"), *command[1:]], capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         return {"experiment": experiment, "command": " ".join(command), "wall": wall, "error": proc.stderr[-500:]}
