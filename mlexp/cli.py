@@ -22,14 +22,53 @@ class Verb:
 
 
 def _train(argv: list[str]) -> int:
+    from mlexp import sweep_report
     from mlexp.hydra_app import run_hydra
     from mlexp.train_task import train_task
 
-    return run_hydra(train_task, "train", argv, prog="mlexp train")
+    sweep_report.LAST.clear()
+    code = run_hydra(train_task, "train", argv, prog="mlexp train")
+    comparison = sweep_report.LAST.get("comparison")
+    if code == 0 and comparison is not None and comparison.failed:
+        for record in comparison.failed:
+            print(f"mlexp train: job {record.path.name} failed: {record.reason}", file=sys.stderr)
+        total, failed = len(comparison.records), len(comparison.failed)
+        print(
+            f"mlexp train: {failed} of {total} sweep jobs failed; report: "
+            f"{sweep_report.LAST['directory'] / 'comparison.md'}",
+            file=sys.stderr,
+        )
+        return 1
+    return code
+
+
+def _compare(argv: list[str]) -> int:
+    import argparse
+    from pathlib import Path
+
+    from mlexp.reporting import compare
+
+    parser = argparse.ArgumentParser(
+        prog="mlexp compare",
+        description="Compare run or sweep directories: summary.csv, comparison.md and plots/ (no TensorFlow).",
+    )
+    parser.add_argument("paths", nargs="+", type=Path, help="run directories and/or sweep directories")
+    parser.add_argument("--out", type=Path, help="report folder (default: the sweep directory, if one is given)")
+    parser.add_argument("--objective", default=compare.OBJECTIVE, help="metric to rank by (default: %(default)s)")
+    args = parser.parse_args(argv)
+    numeric = [c for c in compare.METRIC_COLUMNS if c != "status"]
+    if args.objective not in numeric:
+        raise MlexpError(f"--objective: got {args.objective!r}; expected one of {', '.join(numeric)}")
+    out = args.out or compare.default_output(args.paths)
+    result = compare.compare(args.paths, out, args.objective)
+    print(compare.console_table(result))
+    print(f"Report: {out / compare.REPORT}")
+    return 0
 
 
 VERBS: dict[str, Verb] = {
     "train": Verb("compose, validate, train, evaluate and save a run (Hydra overrides, -m, --cfg)", _train),
+    "compare": Verb("compare run or sweep directories: summary.csv, comparison.md, plots", _compare),
 }
 
 USAGE = """usage: mlexp VERB [ARGS...]

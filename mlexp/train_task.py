@@ -24,8 +24,26 @@ def train_task(cfg: DictConfig) -> float | None:
         return _train(cfg, run_dir, single_run)
     except MlexpError as exc:
         if not single_run:
-            raise  # Hydra names the failing job and the sweep carries on
+            return _job_failed(run_dir, exc)
         raise SystemExit(report("mlexp train", exc)) from None
+    except Exception as exc:
+        if not single_run:
+            return _job_failed(run_dir, exc)
+        raise
+
+
+def _job_failed(run_dir: Path, exc: Exception) -> None:
+    """A sweep job that failed records why in its own folder; the sweep goes on and its report says so.
+
+    (Raising would make Hydra's sweeper stop before the end-of-sweep report.)
+    """
+    from mlexp.runs import METRICS, RunDir
+
+    run = RunDir(run_dir)
+    if not run.file(METRICS).exists():  # training writes its own failures; config errors come earlier
+        run.write_failure(exc, "failed")
+    log.error("Job %s failed: %s", run_dir.name, exc)
+    return None
 
 
 def _train(cfg: DictConfig, run_dir: Path, single_run: bool) -> float | None:

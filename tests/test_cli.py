@@ -12,7 +12,8 @@ def test_help_lists_the_verbs(mlexp):
     result = mlexp("--help")
     assert result.code == 0
     assert result.out.startswith("usage: mlexp VERB [ARGS...]")
-    assert "  train  compose, validate, train, evaluate and save a run" in result.out
+    assert "  train    compose, validate, train, evaluate and save a run" in result.out
+    assert "  compare  compare run or sweep directories: summary.csv, comparison.md, plots" in result.out
 
 
 def test_no_verb_prints_usage_and_fails(mlexp):
@@ -24,7 +25,7 @@ def test_no_verb_prints_usage_and_fails(mlexp):
 def test_unknown_verb_suggests_the_closest(mlexp):
     result = mlexp("trian")
     assert result.code == 2
-    assert result.err == "mlexp: unknown verb 'trian'; expected one of train. Did you mean 'train'?\n"
+    assert result.err == "mlexp: unknown verb 'trian'; expected one of train, compare. Did you mean 'train'?\n"
 
 
 def test_version(mlexp):

@@ -1,0 +1,134 @@
+"""Read run directories back: config, overrides, metrics and history. Imports no TensorFlow."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from mlexp import runs
+from mlexp.errors import MlexpError
+
+
+@dataclass
+class RunRecord:
+    path: Path
+    config: dict[str, Any]  # flattened: "model.activation" -> "relu"
+    overrides: dict[str, str] = field(default_factory=dict)  # Hydra's task overrides, key -> value text
+    metrics: dict[str, Any] = field(default_factory=dict)
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def status(self) -> str:
+        return self.metrics.get("status", "running" if len(self.history) else "not started")
+
+    @property
+    def reason(self) -> str:
+        return str(self.metrics.get("error", "")).splitlines()[0] if self.metrics.get("error") else ""
+
+
+def is_run_dir(path: Path) -> bool:
+    return (path / runs.CONFIG).is_file() or (path / runs.HYDRA_DIR / "config.yaml").is_file()
+
+
+def find_runs(paths: list[Path | str]) -> list[Path]:
+    """Run directories given directly, or found one level down in sweep directories, in job order."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_dir():
+            raise MlexpError(f"compare: {path} is not a directory; expected run or sweep directories")
+        if is_run_dir(path):
+            found.append(path)
+            continue
+        children = sorted((p for p in path.iterdir() if p.is_dir() and is_run_dir(p)), key=_job_order)
+        if not children:
+            raise MlexpError(
+                f"compare: {path} holds no run directory (a folder with {runs.CONFIG} or .hydra/config.yaml)"
+            )
+        found += children
+    return found
+
+
+def _job_order(path: Path):
+    return (0, int(path.name), "") if path.name.isdigit() else (1, 0, path.name)
+
+
+def load_run(path: Path) -> RunRecord:
+    config = _load_config(path)
+    overrides_file = path / runs.HYDRA_DIR / "overrides.yaml"
+    overrides = {}
+    if overrides_file.is_file():
+        for item in yaml.safe_load(overrides_file.read_text()) or []:
+            key, _, value = str(item).partition("=")
+            overrides[key.lstrip("+~")] = value
+    metrics = _load_json(path / runs.METRICS)
+    history = pd.read_csv(path / runs.HISTORY) if (path / runs.HISTORY).is_file() else pd.DataFrame()
+    if "status" not in metrics and len(history):
+        metrics = {**from_history(history), **metrics}
+    return RunRecord(path, flatten(config), overrides, metrics, history)
+
+
+def _load_config(path: Path) -> dict[str, Any]:
+    if (path / runs.CONFIG).is_file():
+        return yaml.safe_load((path / runs.CONFIG).read_text()) or {}
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(path / runs.HYDRA_DIR / "config.yaml")
+    try:
+        return OmegaConf.to_container(cfg, resolve=True)
+    except Exception:  # an interpolation that does not resolve: the raw values still tell the story
+        return OmegaConf.to_container(cfg, resolve=False)
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        return {"status": "unreadable", "error": f"{path.name}: {exc}"}
+
+
+def from_history(history: pd.DataFrame) -> dict[str, Any]:
+    """Final and best validation metrics of a run that has not finished (still running, or cut short)."""
+    out: dict[str, Any] = {"epochs_run": len(history)}
+    for name in history.columns:
+        if name in ("epoch", "learning_rate"):
+            continue
+        values = history[name]
+        out[f"final_{name}"] = float(values.iloc[-1])
+        if name.startswith("val_") and values.notna().any():
+            best = values.idxmin() if name.endswith("loss") else values.idxmax()
+            out[f"best_{name}"] = float(values[best])
+            out[f"best_{name}_epoch"] = int(history["epoch"][best]) if "epoch" in history else int(best) + 1
+    return out
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings to dotted keys; lists stay values (shown as text where compared)."""
+    if not isinstance(tree, dict):
+        return {prefix.rstrip("."): tree}
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def text(value: Any) -> str:
+    """One cell of a table: lists compactly, floats briefly, missing as '-'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(text(v) for v in value) + "]"
+    return str(value)

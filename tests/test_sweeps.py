@@ -1,0 +1,186 @@
+"""Sweep reports, mlexp compare, seed groups and failure isolation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import TINY, read_metrics, run_dirs
+
+from mlexp.reporting.collect import RunRecord
+from mlexp.reporting.compare import METRIC_COLUMNS, build
+
+
+def sweep_dir(tmp_path: Path) -> Path:
+    [folder] = (tmp_path / "outputs" / "sweeps").iterdir()
+    return folder
+
+
+def test_multirun_writes_a_summary_with_exactly_the_varied_columns(mlexp, tmp_path):
+    result = mlexp("train", "-m", *TINY, "model.activation=sigmoid,relu")
+    assert result.code == 0, result.err
+    folder = sweep_dir(tmp_path)
+    summary = pd.read_csv(folder / "summary.csv")
+    assert list(summary.columns) == ["model.activation", *METRIC_COLUMNS, "reason", "run"]
+    assert summary["model.activation"].tolist() == ["sigmoid", "relu"]
+    for _, row in summary.iterrows():
+        metrics = read_metrics(Path(row["run"]))
+        assert row["test_accuracy"] == pytest.approx(metrics["test_accuracy"])
+        assert row["best_val_loss_epoch"] == metrics["best_val_loss_epoch"]
+        assert row["status"] == "completed"
+    report = (folder / "comparison.md").read_text()
+    best = summary.loc[summary["best_val_accuracy"].idxmax(), "model.activation"]
+    assert f"| **best** | {best} |" in report
+    assert "![curves_model.activation](plots/curves_model.activation.png)" in report
+    for figure in ("curves_model.activation.png", "test_accuracy.png"):
+        assert (folder / "plots" / figure).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_failing_job_is_isolated_reported_and_makes_the_exit_code_non_zero(mlexp, tmp_path):
+    result = mlexp("train", "-m", *TINY, "model.dropout=0.2,1.5,0.0")
+    assert result.code == 1
+    folder = sweep_dir(tmp_path)
+    assert [read_metrics(folder / n)["status"] for n in "012"] == ["completed", "failed", "completed"]
+    assert read_metrics(folder / "1")["error"] == (
+        "ConfigError: Config error at model.dropout: got 1.5; expected a number in [0, 1)."
+    )
+    assert "Config error at model.dropout" in (folder / "1" / "error.txt").read_text()
+    summary = pd.read_csv(folder / "summary.csv")
+    assert summary["status"].tolist() == ["completed", "failed", "completed"]
+    assert (
+        "## Failed runs\n\n- `1`: ConfigError: Config error at model.dropout: got 1.5"
+        in (folder / "comparison.md").read_text()
+    )
+    relative = folder.relative_to(tmp_path)
+    assert result.err.endswith(f"mlexp train: 1 of 3 sweep jobs failed; report: {relative}/comparison.md\n")
+    assert "mlexp train: job 1 failed: ConfigError: Config error at model.dropout: got 1.5;" in result.err
+
+
+def test_diverged_job_is_reported_as_diverged_not_failed(mlexp, tmp_path):
+    result = mlexp("train", "-m", *TINY, "optimizer=sgd", "optimizer.learning_rate=0.01,1e30")
+    assert result.code == 0, result.err
+    summary = pd.read_csv(sweep_dir(tmp_path) / "summary.csv")
+    assert summary["status"].tolist() == ["completed", "diverged"]
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(mlexp, tmp_path):
+    for _ in range(3):
+        assert mlexp("train", *TINY, "trainer.epochs=1").code == 0
+    assert len(run_dirs(tmp_path / "outputs" / "runs")) == 3
+
+
+def write_run(folder: Path, config: dict, history: list[dict] | None, metrics: dict | None, overrides=()) -> Path:
+    """A run directory by hand, as mlexp writes it."""
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / "resolved_config.yaml").write_text(yaml.safe_dump(config))
+    (folder / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump(list(overrides)))
+    if history is not None:
+        pd.DataFrame(history).to_csv(folder / "history.csv", index=False)
+    if metrics is not None:
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+    return folder
+
+
+def curve(n: int, top: float) -> list[dict]:
+    return [
+        {"epoch": e, "loss": 1 / e, "accuracy": top * e / n, "val_loss": 1.2 / e, "val_accuracy": top * e / n - 0.01}
+        for e in range(1, n + 1)
+    ]
+
+
+def hand_made_sweep(root: Path) -> Path:
+    base = {"model": {"name": "mlp", "activation": "relu"}, "optimizer": {"name": "adam", "learning_rate": 0.001}}
+    done = {"status": "completed", "test_accuracy": 0.91, "best_val_accuracy": 0.9, "epochs_run": 5}
+    write_run(root / "0", base, curve(5, 0.91), done, ["model.activation=relu"])
+    sigmoid = {**base, "model": {"name": "mlp", "activation": "sigmoid"}}
+    write_run(root / "1", sigmoid, curve(3, 0.8), None, ["model.activation=sigmoid"])  # still running
+    return root
+
+
+def test_compare_hand_made_runs_without_tensorflow(tmp_path):
+    sweep = hand_made_sweep(tmp_path / "sweep")
+    code = (
+        "import sys\n"
+        "from mlexp.cli import main\n"
+        f"code = main(['compare', {str(sweep)!r}])\n"
+        "print('EXIT', code, 'TF', 'tensorflow' in sys.modules or 'keras' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("EXIT 0 TF False")
+    assert f"Report: {sweep}/comparison.md" in proc.stdout
+    summary = pd.read_csv(sweep / "summary.csv")
+    assert summary["model.activation"].tolist() == ["relu", "sigmoid"]
+    assert summary["status"].tolist() == ["completed", "running"]
+    assert summary.loc[1, "epochs_run"] == 3 and summary.loc[1, "best_val_accuracy"] == pytest.approx(0.79)
+    assert (sweep / "plots" / "curves_model.activation.png").is_file()
+
+
+def test_compare_single_runs_writes_to_a_new_folder(mlexp, tmp_path):
+    sweep = hand_made_sweep(tmp_path / "sweep")
+    result = mlexp("compare", str(sweep / "0"), str(sweep / "1"))
+    assert result.code == 0, result.err
+    [out] = (tmp_path / "outputs" / "comparisons").iterdir()
+    assert (out / "comparison.md").is_file() and (out / "summary.csv").is_file()
+    assert not (sweep / "summary.csv").exists()
+
+
+def test_compare_bad_input(mlexp, tmp_path):
+    missing = mlexp("compare", str(tmp_path / "nope"))
+    assert (missing.code, missing.err) == (1, f"mlexp compare: compare: {tmp_path}/nope is not a directory; "
+                                           "expected run or sweep directories\n")  # fmt: skip
+    (tmp_path / "empty").mkdir()
+    empty = mlexp("compare", str(tmp_path / "empty"))
+    assert empty.code == 1 and "holds no run directory" in empty.err
+    sweep = hand_made_sweep(tmp_path / "sweep")
+    objective = mlexp("compare", str(sweep), "--objective", "val_acc")
+    assert objective.code == 1 and objective.err.startswith(
+        "mlexp compare: --objective: got 'val_acc'; expected one of"
+    )
+
+
+def record(activation: str, seed: int, val: float, test: float) -> RunRecord:
+    config = {"model.activation": activation, "seed": seed}
+    metrics = {"status": "completed", "best_val_accuracy": val, "test_accuracy": test}
+    return RunRecord(Path(f"{activation}{seed}"), config, {}, metrics)
+
+
+def test_seed_groups_on_known_numbers():
+    records = [
+        record("relu", 1, 0.90, 0.89), record("relu", 2, 0.92, 0.91), record("relu", 3, 0.94, 0.93),
+        record("sigmoid", 1, 0.80, 0.79), record("sigmoid", 2, 0.82, 0.81), record("sigmoid", 3, 0.84, 0.83),
+    ]  # fmt: skip
+    comparison = build(records)
+    assert comparison.varied == ["model.activation", "seed"]
+    groups = comparison.groups.set_index("model.activation")
+    assert groups.loc["relu", "best_val_accuracy_mean"] == pytest.approx(0.92)
+    assert groups.loc["relu", "best_val_accuracy_std"] == pytest.approx(0.02)  # sample std of .90 .92 .94
+    assert groups.loc["sigmoid", "test_accuracy_mean"] == pytest.approx(0.81)
+    assert groups.loc["relu", "n"] == 3
+    # lead 0.10; noise sqrt(0.02^2/3 + 0.02^2/3) = 0.0163
+    assert comparison.verdict == (
+        "The best group leads the runner-up by 0.1000 best_val_accuracy; the seed-to-seed noise of that "
+        "difference is 0.0163 (standard error), so the lead is larger than the noise (more than 2 standard errors)."
+    )
+
+
+def test_seed_groups_lead_within_noise():
+    records = [record("relu", s, v, v) for s, v in ((1, 0.90), (2, 0.96))]
+    records += [record("tanh", s, v, v) for s, v in ((1, 0.91), (2, 0.93))]
+    comparison = build(records)
+    assert comparison.verdict.startswith("The best group leads the runner-up by 0.0100 best_val_accuracy")
+    assert comparison.verdict.endswith("so the lead is within the noise (2 standard errors).")
+
+
+def test_seed_sweep_report_has_groups_and_error_bars(mlexp, tmp_path):
+    result = mlexp("train", "-m", *TINY, "seed=1,2", "model.activation=sigmoid,relu")
+    assert result.code == 0, result.err
+    report = (sweep_dir(tmp_path) / "comparison.md").read_text()
+    assert "## Seed groups" in report and "| model.activation | n | best_val_accuracy mean ± std |" in report
+    assert "The best group leads the runner-up by" in report
+    assert "curves_seed" not in report
