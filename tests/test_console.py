@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import TINY, read_metrics, run_dirs
 
@@ -41,3 +42,17 @@ def test_python_dash_m_mlexp_works(tmp_path):
     assert proc.returncode == 0, proc.stderr
     [run] = run_dirs(tmp_path / "outputs")
     assert f"Run directory: {run}" in proc.stdout + proc.stderr
+
+
+def test_joblib_launcher_gives_the_same_summary_as_the_basic_one(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    args = ["train", "-m", *TINY, "model.activation=sigmoid,relu"]
+    summaries = []
+    for name, extra in (("basic", []), ("joblib", ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"])):
+        (tmp_path / name).mkdir()
+        proc = mlexp(tmp_path / name, *args, *extra)
+        assert proc.returncode == 0, proc.stderr
+        [sweep] = (tmp_path / name / "outputs" / "sweeps").iterdir()
+        summary = pd.read_csv(sweep / "summary.csv")
+        summaries.append(summary.drop(columns=["wall_seconds", "run"]))
+    pd.testing.assert_frame_equal(*summaries)
