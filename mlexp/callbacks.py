@@ -108,3 +108,67 @@ class HistoryWriter(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
         self.run.write_history(self.rows)
+
+
+BACKUP_MODEL = "backup/model.keras"
+BACKUP_STATE = "backup/state.json"
+
+
+class EpochBackup(keras.callbacks.Callback):
+    """After every epoch: the model with its optimizer state, then the epoch number, both atomically.
+
+    A killed run (even SIGKILL) keeps the last completed epoch; `mlexp resume` continues from it.
+    Keras' BackupAndRestore writes its files in place, so a kill during the write could corrupt them.
+    """
+
+    def __init__(self, run: RunDir):
+        super().__init__()
+        self.run = run
+
+    def on_epoch_end(self, epoch, logs=None):
+        from mlexp.runs import atomic_path, write_json
+
+        with atomic_path(self.run.file(BACKUP_MODEL)) as tmp:
+            self.model.save(tmp)
+        write_json(self.run.file(BACKUP_STATE), {"epochs_completed": epoch + 1})
+
+
+class StopRequested(Exception):
+    """SIGINT or SIGTERM arrived: stop after the current batch."""
+
+
+class GracefulStop(keras.callbacks.Callback):
+    """The first SIGINT/SIGTERM stops training after the current batch; a second one stops at once."""
+
+    def __init__(self):
+        super().__init__()
+        self.signal_name: str | None = None
+        self._previous: dict = {}
+
+    def on_train_begin(self, logs=None):
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def on_train_end(self, logs=None):
+        self.restore()
+
+    def restore(self):
+        import signal
+
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}
+
+    def _handle(self, signum, frame):
+        import signal
+
+        if self.signal_name is not None:
+            raise KeyboardInterrupt
+        self.signal_name = signal.Signals(signum).name
+        log.warning("%s received: stopping after the current batch (again to stop at once)", self.signal_name)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.signal_name is not None:
+            raise StopRequested(self.signal_name)

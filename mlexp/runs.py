@@ -22,6 +22,7 @@ MODEL = "model.keras"
 SUMMARY = "model_summary.txt"
 CURVES = "plots/learning_curves.png"
 ERROR = "error.txt"
+MANIFEST = "manifest.json"
 HYDRA_DIR = ".hydra"
 
 _UMASK = os.umask(0)
@@ -98,6 +99,21 @@ class RunDir:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         write_text(self.file(ERROR), text)
         self.write_metrics({"status": status, "error": f"{type(exc).__name__}: {exc}", **extra})
+        self.update_manifest(status=status)
+
+    def read_json(self, name: str) -> dict[str, Any]:
+        path = self.file(name)
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    def update_manifest(self, **changes: Any) -> None:
+        """Change the manifest's fields (status, end time); a run without a manifest gets none."""
+        from mlexp.manifest import now
+
+        manifest = self.read_json(MANIFEST)
+        if manifest:
+            if changes.get("status", "running") != "running":
+                changes.setdefault("ended", now())
+            write_json(self.file(MANIFEST), {**manifest, **changes})
 
 
 def discard_if_empty(path: Path | str) -> bool:

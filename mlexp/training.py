@@ -8,64 +8,113 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mlexp import runs
+from mlexp import manifest, runs
 from mlexp.errors import MlexpError, RunFailed
 
 log = logging.getLogger(__name__)
 
 
-def train(cfg, run_dir: Path | str) -> dict[str, Any]:
-    """Train the validated run config `cfg` into `run_dir`; return the metrics written to metrics.json."""
+class Interrupted(MlexpError):
+    """Training was stopped by SIGINT or SIGTERM; the run can be resumed."""
+
+    exit_code = 130
+
+
+def train(
+    cfg, run_dir: Path | str, command: list[str] | None = None, overrides: list[str] = (), resume: bool = False
+) -> dict[str, Any]:
+    """Train the validated run config `cfg` into `run_dir`; return the metrics written to metrics.json.
+
+    With resume=True, continue the run in `run_dir` from its last completed epoch.
+    """
     run = runs.RunDir(run_dir)
-    run.claim()
-    run.write_config(cfg)
+    if not resume:
+        run.claim()
+        run.write_config(cfg)
+        runs.write_json(run.file(runs.MANIFEST), manifest.start(command or ["mlexp", "train"], overrides, cfg.seed))
+    else:
+        run.update_manifest(status="running", resumed=manifest.now(), ended=None)
     start = time.perf_counter()
+    elapsed = lambda: round(time.perf_counter() - start, 3)  # noqa: E731
     try:
-        return _train(cfg, run, start)
+        metrics = _train(cfg, run, start, resume)
     except MlexpError as exc:  # bad input found while building (a layer name, data): keep its message and code
-        run.write_failure(exc, "failed", wall_seconds=round(time.perf_counter() - start, 3))
+        run.write_failure(exc, "failed", wall_seconds=elapsed())
         raise
+    except StopRequestedError as exc:
+        run.write_failure(exc, "interrupted", wall_seconds=elapsed())
+        raise Interrupted(
+            f"training stopped by {exc} after the current batch; history, checkpoints/interrupted.keras and "
+            f"the last completed epoch are saved. Continue with: mlexp resume {run.path}"
+        ) from None
     except KeyboardInterrupt as exc:
-        run.write_failure(exc, "interrupted", wall_seconds=round(time.perf_counter() - start, 3))
+        run.write_failure(exc, "interrupted", wall_seconds=elapsed())
         raise
     except Exception as exc:
-        run.write_failure(exc, "failed", wall_seconds=round(time.perf_counter() - start, 3))
-        raise RunFailed(f"training failed: {type(exc).__name__}: {exc} (traceback in {run.file(runs.ERROR)})") from exc
+        run.write_failure(exc, "failed", wall_seconds=elapsed())
+        raise RunFailed(
+            f"training failed: {type(exc).__name__}: {exc} (traceback in {run.file(runs.ERROR)})"
+        ) from exc
+    run.update_manifest(status=metrics["status"])
+    return metrics
 
 
-def _train(cfg, run: runs.RunDir, start: float) -> dict[str, Any]:
+def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
     from mlexp.tf_runtime import import_keras
 
     keras = import_keras()
+    import tensorflow as tf
+
     from mlexp import callbacks, data, models
-    from mlexp.data.pipeline import augmenter, make_dataset
+    from mlexp.data.pipeline import EpochOrder, augmenter, make_dataset
     from mlexp.reporting.plots import learning_curves
 
     keras.backend.clear_session()  # sweep jobs share a process: start each from a clean Keras state
     keras.utils.set_random_seed(cfg.seed)
+    if cfg.trainer.deterministic:
+        tf.config.experimental.enable_op_determinism()  # process-wide: later runs in this process keep it
     splits = data.load(cfg.dataset, cfg.trainer)
     model = models.build(cfg, splits.spec)
+    history = callbacks.HistoryWriter(run)
+    initial_epoch = 0
+    if resume:
+        model, initial_epoch, history.rows = _restore(run, keras)
+        log.info("Resuming %s after epoch %d", run.path, initial_epoch)
     runs.write_text(run.file(runs.SUMMARY), model_summary(model))
     log.info("Model %r: %s parameters", model.name, f"{model.count_params():,}")
 
     batch = cfg.trainer.batch_size
+    order = EpochOrder(cfg.seed) if cfg.trainer.shuffle else None
     augment = augmenter(cfg.augmentation, cfg.seed)
-    train_ds = make_dataset(
-        splits.x_train, splits.y_train, batch, shuffle=cfg.trainer.shuffle, seed=cfg.seed, augment=augment
-    )
+    train_ds = make_dataset(splits.x_train, splits.y_train, batch, augment=augment, order=order)
     val_ds = make_dataset(splits.x_val, splits.y_val, batch)
     test_ds = make_dataset(splits.x_test, splits.y_test, batch)
 
-    history = callbacks.HistoryWriter(run)
-    user_callbacks = callbacks.from_config(cfg.callbacks, run, cfg.optimizer.learning_rate, cfg.trainer.epochs)
-    model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=cfg.trainer.epochs,
-        callbacks=[callbacks.LearningRateLogger(), *user_callbacks, history],
-        verbose=cfg.trainer.verbose,
-        shuffle=False,  # the tf.data pipeline shuffles, seeded
-    )
+    stop = callbacks.GracefulStop()
+    fit_callbacks = [
+        *([order.callback()] if order else []),
+        callbacks.LearningRateLogger(),
+        *callbacks.from_config(cfg.callbacks, run, cfg.optimizer.learning_rate, cfg.trainer.epochs),
+        history,
+        callbacks.EpochBackup(run),
+        stop,
+    ]
+    try:
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=cfg.trainer.epochs,
+            initial_epoch=initial_epoch,
+            callbacks=fit_callbacks,
+            verbose=cfg.trainer.verbose,
+            shuffle=False,  # EpochOrder shuffles, as a function of (seed, epoch)
+        )
+    except callbacks.StopRequested as exc:
+        with runs.atomic_path(run.file("checkpoints/interrupted.keras")) as tmp:
+            model.save(tmp)
+        raise StopRequestedError(str(exc)) from None
+    finally:
+        stop.restore()
     test = model.evaluate(test_ds, return_dict=True, verbose=0)
 
     with runs.atomic_path(run.file(runs.MODEL)) as tmp:
@@ -77,6 +126,32 @@ def _train(cfg, run: runs.RunDir, start: float) -> dict[str, Any]:
         metrics["validated_on_test"] = True  # model selection saw the test split: test metrics are optimistic
     run.write_metrics(metrics)
     return metrics
+
+
+class StopRequestedError(Exception):
+    """Raised out of _train when a signal stopped fit; train() records it as interrupted."""
+
+
+def _restore(run: runs.RunDir, keras):
+    """The backed-up model (with optimizer state), its epoch count, and the history up to it."""
+    from mlexp.callbacks import BACKUP_MODEL, BACKUP_STATE
+
+    if not run.file(BACKUP_STATE).is_file():
+        return _fresh_start(run)
+    epochs = run.read_json(BACKUP_STATE)["epochs_completed"]
+    model = keras.models.load_model(run.file(BACKUP_MODEL))
+    rows = []
+    if run.file(runs.HISTORY).is_file():
+        import pandas as pd
+
+        # A kill between the history write and the backup leaves one epoch too many: drop it.
+        history = pd.read_csv(run.file(runs.HISTORY))
+        rows = history[history["epoch"] <= epochs].to_dict("records")
+    return model, epochs, rows
+
+
+def _fresh_start(run: runs.RunDir):
+    raise MlexpError(f"resume: {run.path} has no completed epoch to resume from; rerun it with mlexp rerun {run.path}")
 
 
 def model_summary(model) -> str:

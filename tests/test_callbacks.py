@@ -61,7 +61,8 @@ def test_checkpoint_csv_logger_and_tensorboard_write_inside_the_run(mlexp, tmp_p
 
 
 def test_nan_loss_stops_at_once_and_is_reported_as_diverged(mlexp, tmp_path):
-    result = mlexp("train", *TINY, "trainer.epochs=5", "optimizer=sgd", "optimizer.learning_rate=1e30")
+    args = ["trainer.epochs=5", "optimizer=sgd", "optimizer.learning_rate=1e30", "model.activation=linear"]
+    result = mlexp("train", *TINY, *args)
     assert result.code == 0, result.err
     [run] = run_dirs(tmp_path / "outputs")
     metrics = read_metrics(run)

@@ -201,6 +201,7 @@ TRAINER: dict[str, Rule] = {
     "validation_split": FRACTION_OPEN,
     "validation_size": optional(integer(1)),
     "shuffle": boolean(),
+    "deterministic": boolean(),
     "verbose": choice((0, 1, 2, "auto")),
 }
 
