@@ -66,9 +66,52 @@ def _compare(argv: list[str]) -> int:
     return 0
 
 
+def _logging() -> None:
+    """Log lines like Hydra's job logging, for verbs that train outside Hydra."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s", datefmt="%H:%M:%S")
+
+
+def _rerun(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="mlexp rerun",
+        description="Run a past experiment again from its resolved_config.yaml into a new run directory, "
+        "then check that history and metrics match the original (exit 1 if not).",
+    )
+    parser.add_argument("run_dir", help="a run directory (it may have been copied from elsewhere)")
+    parser.add_argument("overrides", nargs="*", help="key=value changes to the saved config")
+    parser.add_argument("--no-verify", action="store_true", help="skip the comparison with the original")
+    args = parser.parse_args(argv)
+    from mlexp.reruns import rerun
+
+    _logging()
+    return rerun(args.run_dir, args.overrides, verify=not args.no_verify)
+
+
+def _resume(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="mlexp resume",
+        description="Continue an interrupted or killed run from its last completed epoch, in the same "
+        "directory; for a sweep directory, run the jobs that did not finish and rewrite its report.",
+    )
+    parser.add_argument("path", help="a run directory or a sweep directory")
+    args = parser.parse_args(argv)
+    from mlexp.reruns import resume
+
+    _logging()
+    return resume(args.path)
+
+
 VERBS: dict[str, Verb] = {
     "train": Verb("compose, validate, train, evaluate and save a run (Hydra overrides, -m, --cfg)", _train),
     "compare": Verb("compare run or sweep directories: summary.csv, comparison.md, plots", _compare),
+    "rerun": Verb("run a past run again from its saved config and verify the result is identical", _rerun),
+    "resume": Verb("continue an interrupted run, or the unfinished jobs of a sweep", _resume),
 }
 
 USAGE = """usage: mlexp VERB [ARGS...]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -47,6 +48,8 @@ def _job_failed(run_dir: Path, exc: Exception) -> None:
 
 
 def _train(cfg: DictConfig, run_dir: Path, single_run: bool) -> float | None:
+    from hydra.core.hydra_config import HydraConfig
+
     try:
         run_cfg = validate(cfg)
     except ConfigError:
@@ -56,9 +59,18 @@ def _train(cfg: DictConfig, run_dir: Path, single_run: bool) -> float | None:
             discard_if_empty(run_dir)  # nothing ran: leave no empty run folder behind
         raise
 
+    from mlexp.reruns import FINISHED, resuming
+    from mlexp.runs import METRICS, RunDir
     from mlexp.training import train  # imports TensorFlow
 
-    metrics = train(run_cfg, run_dir)
+    command = sys.argv[0].split() + sys.argv[1:]  # run_hydra sets argv[0] to "mlexp train"
+    overrides = list(HydraConfig.get().overrides.task)
+    if resuming() and RunDir(run_dir).file(METRICS).exists():
+        status = RunDir(run_dir).read_json(METRICS).get("status")
+        if status in FINISHED:
+            log.info("Job %s already %s; skipped", run_dir.name, status)
+            return RunDir(run_dir).read_json(METRICS).get("best_val_accuracy")
+    metrics = train(run_cfg, run_dir, command=command, overrides=overrides, resume=resuming())
     log.info("Run directory: %s", run_dir)
     log.info("Test accuracy: %.4f (test loss %.4f)", metrics["test_accuracy"], metrics["test_loss"])
     return metrics.get("best_val_accuracy")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -28,12 +29,13 @@ def train(
     With resume=True, continue the run in `run_dir` from its last completed epoch.
     """
     run = runs.RunDir(run_dir)
-    if not resume:
-        run.claim()
+    if resume and run.file(runs.CONFIG).is_file():
+        run.update_manifest(status="running", resumed=manifest.now(), ended=None)
+    else:
+        if not resume:
+            run.claim()
         run.write_config(cfg)
         runs.write_json(run.file(runs.MANIFEST), manifest.start(command or ["mlexp", "train"], overrides, cfg.seed))
-    else:
-        run.update_manifest(status="running", resumed=manifest.now(), ended=None)
     start = time.perf_counter()
     elapsed = lambda: round(time.perf_counter() - start, 3)  # noqa: E731
     try:
@@ -78,8 +80,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
     history = callbacks.HistoryWriter(run)
     initial_epoch = 0
     if resume:
-        model, initial_epoch, history.rows = _restore(run, keras)
-        log.info("Resuming %s after epoch %d", run.path, initial_epoch)
+        model, initial_epoch, history.rows = _restore(run, keras, model)
     runs.write_text(run.file(runs.SUMMARY), model_summary(model))
     log.info("Model %r: %s parameters", model.name, f"{model.count_params():,}")
 
@@ -125,6 +126,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
     if splits.spec.validation_source == "test":
         metrics["validated_on_test"] = True  # model selection saw the test split: test metrics are optimistic
     run.write_metrics(metrics)
+    shutil.rmtree(run.file("backup"), ignore_errors=True)  # finished: nothing left to resume
     return metrics
 
 
@@ -132,13 +134,18 @@ class StopRequestedError(Exception):
     """Raised out of _train when a signal stopped fit; train() records it as interrupted."""
 
 
-def _restore(run: runs.RunDir, keras):
-    """The backed-up model (with optimizer state), its epoch count, and the history up to it."""
+def _restore(run: runs.RunDir, keras, model):
+    """The backed-up model (with optimizer state), its epoch count, and the history up to it.
+
+    Without a backup (stopped during its first epoch, or failed before training) the run starts over.
+    """
     from mlexp.callbacks import BACKUP_MODEL, BACKUP_STATE
 
     if not run.file(BACKUP_STATE).is_file():
-        return _fresh_start(run)
+        log.info("No completed epoch in %s: starting it over", run.path)
+        return model, 0, []
     epochs = run.read_json(BACKUP_STATE)["epochs_completed"]
+    log.info("Resuming %s after epoch %d", run.path, epochs)
     model = keras.models.load_model(run.file(BACKUP_MODEL))
     rows = []
     if run.file(runs.HISTORY).is_file():
@@ -148,10 +155,6 @@ def _restore(run: runs.RunDir, keras):
         history = pd.read_csv(run.file(runs.HISTORY))
         rows = history[history["epoch"] <= epochs].to_dict("records")
     return model, epochs, rows
-
-
-def _fresh_start(run: runs.RunDir):
-    raise MlexpError(f"resume: {run.path} has no completed epoch to resume from; rerun it with mlexp rerun {run.path}")
 
 
 def model_summary(model) -> str:

@@ -56,3 +56,30 @@ def test_joblib_launcher_gives_the_same_summary_as_the_basic_one(tmp_path):
         summary = pd.read_csv(sweep / "summary.csv")
         summaries.append(summary.drop(columns=["wall_seconds", "run"]))
     pd.testing.assert_frame_equal(*summaries)
+
+
+def test_sigkill_mid_training_then_resume_equals_an_uninterrupted_run(tmp_path):
+    import json
+    import signal
+    import time
+
+    args = ["train", "trainer.epochs=40", "trainer.deterministic=true", "trainer.verbose=0", "model.hidden_units=[32]"]
+    assert mlexp(tmp_path, *args, "hydra.run.dir=full").returncode == 0
+    proc = subprocess.Popen([MLEXP, *args, "hydra.run.dir=killed"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    state = tmp_path / "killed" / "backup" / "state.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if state.is_file() and json.loads(state.read_text())["epochs_completed"] >= 3:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "killed" / "metrics.json").exists(), "the run finished before it could be killed"
+    resumed = mlexp(tmp_path, "resume", "killed")
+    assert resumed.returncode == 0, resumed.stderr
+    full, killed = (pd.read_csv(tmp_path / name / "history.csv") for name in ("full", "killed"))
+    assert killed["epoch"].tolist() == list(range(1, 41))
+    pd.testing.assert_frame_equal(full, killed)
+    a, b = (json.loads((tmp_path / n / "metrics.json").read_text()) for n in ("full", "killed"))
+    assert {k: v for k, v in a.items() if k != "wall_seconds"} == {k: v for k, v in b.items() if k != "wall_seconds"}

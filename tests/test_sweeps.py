@@ -62,7 +62,9 @@ def test_failing_job_is_isolated_reported_and_makes_the_exit_code_non_zero(mlexp
 
 
 def test_diverged_job_is_reported_as_diverged_not_failed(mlexp, tmp_path):
-    result = mlexp("train", "-m", *TINY, "optimizer=sgd", "model.activation=linear", "optimizer.learning_rate=0.01,1e30")
+    result = mlexp(
+        "train", "-m", *TINY, "optimizer=sgd", "model.activation=linear", "optimizer.learning_rate=0.01,1e30"
+    )
     assert result.code == 0, result.err
     summary = pd.read_csv(sweep_dir(tmp_path) / "summary.csv")
     assert summary["status"].tolist() == ["completed", "diverged"]

@@ -1,0 +1,150 @@
+"""mlexp rerun and mlexp resume: a run directory is enough to run the experiment again or finish it."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from omegaconf import DictConfig, OmegaConf
+
+from mlexp import runs
+from mlexp.config import catalog, validate
+from mlexp.errors import MlexpError
+
+log = logging.getLogger("mlexp")
+RESUME_ENV = "MLEXP_RESUME"  # set while `mlexp resume SWEEP_DIR` relaunches a sweep (child processes too)
+FINISHED = ("completed", "diverged")
+
+
+def load_config(run_dir: Path, overrides: list[str] = ()) -> DictConfig:
+    """The run's resolved_config.yaml (YAML only; nothing is unpickled), with key=value overrides, validated."""
+    path = run_dir / runs.CONFIG
+    if not path.is_file():
+        raise MlexpError(f"{run_dir} is not a run directory: no {runs.CONFIG}")
+    try:
+        cfg = OmegaConf.create(yaml.safe_load(path.read_text()))
+    except yaml.YAMLError as exc:
+        raise MlexpError(f"{path} is not valid YAML: {exc}") from None
+    for override in overrides:
+        key, sep, _ = override.partition("=")
+        if not sep or key.startswith(("+", "~")):
+            raise MlexpError(f"rerun: override {override!r} is not key=value; e.g. optimizer.learning_rate=0.01")
+        if key in catalog.TOP_LEVEL and key not in ("seed",):
+            raise MlexpError(
+                f"rerun: {override!r} switches a config group; a rerun changes keys of the saved config "
+                f"(e.g. {key}.name=...); compose a new run with mlexp train {override}"
+            )
+    cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
+    return validate(cfg)
+
+
+def rerun(run_dir: Path, overrides: list[str], verify: bool = True) -> int:
+    from mlexp.manifest import differing_versions
+    from mlexp.training import train
+
+    run_dir = Path(run_dir)
+    cfg = load_config(run_dir, overrides)
+    original = runs.RunDir(run_dir)
+    changed = differing_versions(original.read_json(runs.MANIFEST))
+    if changed:
+        print(f"mlexp rerun: warning: package versions differ from the original run: {', '.join(changed)}", file=sys.stderr)
+    new_dir = Path("outputs/reruns") / f"{time.strftime('%Y-%m-%d_%H-%M-%S')}.{time.time_ns() // 1000 % 10**6:06d}_{run_dir.name}"
+    train(cfg, new_dir, command=["mlexp", "rerun", str(run_dir), *overrides], overrides=list(overrides))
+    print(f"Rerun directory: {new_dir}")
+    status = original.read_json(runs.METRICS).get("status")
+    if not verify:
+        return 0
+    if status not in FINISHED:
+        print(f"The original run did not finish (status: {status}); nothing to verify against.")
+        return 0
+    table, difference = compare_runs(run_dir, new_dir)
+    print(table)
+    if difference:
+        print(f"mlexp rerun: the rerun differs from the original: {difference}", file=sys.stderr)
+        return 1
+    print("The rerun is identical to the original: every epoch of history.csv and every metric.")
+    return 0
+
+
+def compare_runs(original: Path, new: Path) -> tuple[str, str | None]:
+    """A match table of the two runs' metrics, and the first difference (epoch and metric) or None."""
+    a, b = pd.read_csv(original / runs.HISTORY), pd.read_csv(new / runs.HISTORY)
+    difference = None
+    for i in range(max(len(a), len(b))):
+        if i >= len(a) or i >= len(b):
+            difference = f"epoch {i + 1} exists in only one of them ({len(a)} vs {len(b)} epochs)"
+            break
+        for column in a.columns:
+            x, y = a[column].iloc[i], b[column].iloc[i] if column in b else float("nan")
+            if not _same(x, y):
+                difference = f"first at epoch {i + 1} on {column}: {x!r} vs {y!r}"
+                break
+        if difference:
+            break
+    ma, mb = runs.RunDir(original).read_json(runs.METRICS), runs.RunDir(new).read_json(runs.METRICS)
+    lines = [f"{'metric':<28}{'original':>14}{'rerun':>14}  match"]
+    for key in sorted(k for k in ma if k not in ("wall_seconds", "error")):
+        same = _same(ma.get(key), mb.get(key))
+        lines.append(f"{key:<28}{_fmt(ma.get(key)):>14}{_fmt(mb.get(key)):>14}  {'yes' if same else 'NO'}")
+        if not same and difference is None:
+            difference = f"{key}: {ma.get(key)!r} vs {mb.get(key)!r}"
+    lines.append(f"{'history.csv':<28}{len(a):>11} ep{len(b):>11} ep  {'yes' if difference is None else 'NO'}")
+    return "\n".join(lines), difference
+
+
+def _same(x, y) -> bool:
+    if isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y):
+        return True
+    return x == y
+
+
+def _fmt(value) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def resume(path: Path) -> int:
+    from mlexp.reporting.collect import is_run_dir
+
+    path = Path(path)
+    if not path.is_dir():
+        raise MlexpError(f"resume: {path} is not a directory; expected a run or sweep directory")
+    if is_run_dir(path):
+        return _resume_run(path)
+    if (path / "multirun.yaml").is_file():
+        return _resume_sweep(path)
+    raise MlexpError(f"resume: {path} is neither a run directory ({runs.CONFIG}) nor a sweep (multirun.yaml)")
+
+
+def _resume_run(run_dir: Path) -> int:
+    from mlexp.training import train
+
+    status = runs.RunDir(run_dir).read_json(runs.METRICS).get("status", "running")
+    if status in FINISHED:
+        print(f"{run_dir} already {status}; nothing to resume.")
+        return 0
+    metrics = train(load_config(run_dir), run_dir, resume=True)
+    print(f"Resumed {run_dir}: {metrics['status']}, test accuracy {metrics.get('test_accuracy', float('nan')):.4f}")
+    return 0
+
+
+def _resume_sweep(sweep_dir: Path) -> int:
+    """Relaunch the sweep into its own folder; finished jobs are skipped, the others continue."""
+    multirun = yaml.safe_load((sweep_dir / "multirun.yaml").read_text())
+    overrides = list(multirun["hydra"]["overrides"]["task"])
+    from mlexp.cli import main
+
+    os.environ[RESUME_ENV] = "1"
+    try:
+        return main(["train", "-m", *overrides, f"hydra.sweep.dir={sweep_dir}"])
+    finally:
+        os.environ.pop(RESUME_ENV, None)
+
+
+def resuming() -> bool:
+    return os.environ.get(RESUME_ENV) == "1"
