@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import platform
 import subprocess
-import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any

@@ -53,8 +53,10 @@ def rerun(run_dir: Path, overrides: list[str], verify: bool = True) -> int:
     original = runs.RunDir(run_dir)
     changed = differing_versions(original.read_json(runs.MANIFEST))
     if changed:
-        print(f"mlexp rerun: warning: package versions differ from the original run: {', '.join(changed)}", file=sys.stderr)
-    new_dir = Path("outputs/reruns") / f"{time.strftime('%Y-%m-%d_%H-%M-%S')}.{time.time_ns() // 1000 % 10**6:06d}_{run_dir.name}"
+        warning = f"package versions differ from the original run: {', '.join(changed)}"
+        print(f"mlexp rerun: warning: {warning}", file=sys.stderr)
+    stamp = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}.{time.time_ns() // 1000 % 10**6:06d}"
+    new_dir = Path("outputs/reruns") / f"{stamp}_{run_dir.name}"
     train(cfg, new_dir, command=["mlexp", "rerun", str(run_dir), *overrides], overrides=list(overrides))
     print(f"Rerun directory: {new_dir}")
     status = original.read_json(runs.METRICS).get("status")
