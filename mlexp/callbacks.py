@@ -8,6 +8,7 @@ from pathlib import Path
 
 import keras
 
+from mlexp.errors import StopRequested
 from mlexp.runs import RunDir
 from mlexp.schedules import make_schedule
 
@@ -131,10 +132,6 @@ class EpochBackup(keras.callbacks.Callback):
         with atomic_path(self.run.file(BACKUP_MODEL)) as tmp:
             self.model.save(tmp)
         write_json(self.run.file(BACKUP_STATE), {"epochs_completed": epoch + 1})
-
-
-class StopRequested(Exception):
-    """SIGINT or SIGTERM arrived: stop after the current batch."""
 
 
 class GracefulStop(keras.callbacks.Callback):

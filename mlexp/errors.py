@@ -30,6 +30,10 @@ class RunFailed(MlexpError):
     """Training raised; the run directory holds the traceback."""
 
 
+class StopRequested(Exception):
+    """SIGINT or SIGTERM arrived during training: stop after the current batch."""
+
+
 def show(value: Any) -> str:
     """A config value as the user would type it."""
     if value is None:

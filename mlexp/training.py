@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mlexp import manifest, runs
-from mlexp.errors import MlexpError, RunFailed
+from mlexp.errors import MlexpError, RunFailed, StopRequested
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def train(
     except MlexpError as exc:  # bad input found while building (a layer name, data): keep its message and code
         run.write_failure(exc, "failed", wall_seconds=elapsed())
         raise
-    except StopRequestedError as exc:
+    except StopRequested as exc:
         run.write_failure(exc, "interrupted", wall_seconds=elapsed())
         raise Interrupted(
             f"training stopped by {exc} after the current batch; history, checkpoints/interrupted.keras and "
@@ -110,10 +110,10 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
             verbose=cfg.trainer.verbose,
             shuffle=False,  # EpochOrder shuffles, as a function of (seed, epoch)
         )
-    except callbacks.StopRequested as exc:
+    except StopRequested:
         with runs.atomic_path(run.file("checkpoints/interrupted.keras")) as tmp:
             model.save(tmp)
-        raise StopRequestedError(str(exc)) from None
+        raise
     finally:
         stop.restore()
     test = model.evaluate(test_ds, return_dict=True, verbose=0)
@@ -128,10 +128,6 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
     run.write_metrics(metrics)
     shutil.rmtree(run.file("backup"), ignore_errors=True)  # finished: nothing left to resume
     return metrics
-
-
-class StopRequestedError(Exception):
-    """Raised out of _train when a signal stopped fit; train() records it as interrupted."""
 
 
 def _restore(run: runs.RunDir, keras, model):
