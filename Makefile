@@ -28,7 +28,8 @@ test: $(STAMP) ## run the fast test suite
 test-all: $(STAMP) ## run every test, slow ones included
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-bench: $(STAMP) ## accuracy benchmarks on real Fashion-MNIST (apt-get install dataset-fashion-mnist); see benchmarks/RESULTS.md
+bench: $(STAMP) ## accuracy on real Fashion-MNIST (apt-get install dataset-fashion-mnist) and sweep memory; see benchmarks/RESULTS.md
+	$(BIN)/python benchmarks/sweep_memory.py 20
 	$(BIN)/python benchmarks/fashion_accuracy.py
 
 lint: $(STAMP) ## check style with ruff

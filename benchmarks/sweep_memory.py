@@ -27,8 +27,8 @@ def main(jobs: int) -> int:
     samples: list[float] = []
     original = training.train
 
-    def measured(cfg, run_dir):
-        result = original(cfg, run_dir)
+    def measured(*args, **kwargs):
+        result = original(*args, **kwargs)
         samples.append(rss_mib())
         return result
 
@@ -42,6 +42,9 @@ def main(jobs: int) -> int:
     for i in sorted({0, 1, 4, 9, 14, jobs - 1}):
         if i < len(samples):
             print(f"| {i + 1} | {samples[i]:.0f} |")
+    if len(samples) < jobs:
+        print(f"only {len(samples)} of {jobs} jobs finished")
+        return 1
     growth = samples[-1] - samples[1]
     print(f"\nGrowth from job 2 to job {jobs}: {growth:+.0f} MiB ({samples[-1] / samples[1]:.3f}x); "
           f"per job {growth / max(jobs - 2, 1):+.1f} MiB.")

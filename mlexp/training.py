@@ -71,7 +71,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
     from mlexp.data.pipeline import EpochOrder, augmenter, make_dataset
     from mlexp.reporting.plots import learning_curves
 
-    keras.backend.clear_session()  # sweep jobs share a process: start each from a clean Keras state
+    keras.backend.clear_session(free_memory=True)  # sweep jobs share a process: start each from a clean state
     keras.utils.set_random_seed(cfg.seed)
     if cfg.trainer.deterministic:
         tf.config.experimental.enable_op_determinism()  # process-wide: later runs in this process keep it
