@@ -21,8 +21,16 @@ def train_task(cfg: DictConfig) -> float | None:
     hydra_cfg = HydraConfig.get()
     single_run = hydra_cfg.mode == RunMode.RUN
     run_dir = Path(hydra_cfg.runtime.output_dir)
+    from mlexp.training import Interrupted
+
     try:
         return _train(cfg, run_dir, single_run)
+    except Interrupted as exc:
+        if single_run:
+            raise SystemExit(report("mlexp train", exc)) from None
+        sweep_dir = run_dir.parent
+        log.error("%s\nThe sweep stops here; continue it with: mlexp resume %s", exc, sweep_dir)
+        raise KeyboardInterrupt from None  # Hydra's launcher would otherwise go on to the next job
     except MlexpError as exc:
         if not single_run:
             return _job_failed(run_dir, exc)

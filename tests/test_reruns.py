@@ -138,3 +138,28 @@ def test_resume_bad_input(mlexp, tmp_path):
         f"mlexp resume: resume: {tmp_path}/plain is neither a run directory (resolved_config.yaml) "
         "nor a sweep (multirun.yaml)\n"
     )
+
+
+def test_sigterm_during_a_sweep_stops_the_sweep_and_resume_finishes_it(mlexp, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    import keras
+
+    from mlexp import callbacks
+
+    class TerminateAfterEpoch1(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    original = callbacks.from_config
+    monkeypatch.setattr(callbacks, "from_config", lambda *a: [*original(*a), TerminateAfterEpoch1()])
+    result = mlexp("train", "-m", *TINY, "trainer.epochs=3", "seed=1,2", "hydra.sweep.dir=outputs/sweep")
+    sweep = tmp_path / "outputs" / "sweep"
+    assert result.code == 130
+    assert read_metrics(sweep / "0")["status"] == "interrupted"
+    assert not (sweep / "1").exists()
+    monkeypatch.undo()
+    assert mlexp("resume", str(sweep)).code == 0
+    assert pd.read_csv(sweep / "summary.csv")["status"].tolist() == ["completed", "completed"]
+    assert pd.read_csv(sweep / "0" / "history.csv")["epoch"].tolist() == [1, 2, 3]
