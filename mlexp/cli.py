@@ -107,9 +107,23 @@ def _resume(argv: list[str]) -> int:
     return resume(args.path)
 
 
+def _check(argv: list[str]) -> int:
+    if argv and argv[0] in ("-h", "--help"):
+        print(
+            "usage: mlexp check [OVERRIDES...]\n\nCompose and validate the config like `mlexp train`, load the "
+            "data, build the model and run the pre-flight checks, without training. Exit 2 on an error finding."
+        )
+        return 0
+    from mlexp.doctor.check import check
+
+    _logging()
+    return check(argv)
+
+
 VERBS: dict[str, Verb] = {
     "train": Verb("compose, validate, train, evaluate and save a run (Hydra overrides, -m, --cfg)", _train),
     "compare": Verb("compare run or sweep directories: summary.csv, comparison.md, plots", _compare),
+    "check": Verb("validate a config, build the model and run the pre-flight checks, without training", _check),
     "rerun": Verb("run a past run again from its saved config and verify the result is identical", _rerun),
     "resume": Verb("continue an interrupted run, or the unfinished jobs of a sweep", _resume),
 }

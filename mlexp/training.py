@@ -54,9 +54,7 @@ def train(
         raise
     except Exception as exc:
         run.write_failure(exc, "failed", wall_seconds=elapsed())
-        raise RunFailed(
-            f"training failed: {type(exc).__name__}: {exc} (traceback in {run.file(runs.ERROR)})"
-        ) from exc
+        raise RunFailed(f"training failed: {type(exc).__name__}: {exc} (traceback in {run.file(runs.ERROR)})") from exc
     run.update_manifest(status=metrics["status"])
     return metrics
 
@@ -77,6 +75,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
         tf.config.experimental.enable_op_determinism()  # process-wide: later runs in this process keep it
     splits = data.load(cfg.dataset, cfg.trainer)
     model = models.build(cfg, splits.spec)
+    checks = preflight(cfg, splits, model, run)
     history = callbacks.HistoryWriter(run)
     initial_epoch = 0
     if resume:
@@ -117,6 +116,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
     finally:
         stop.restore()
     test = model.evaluate(test_ds, return_dict=True, verbose=0)
+    predicted = predicted_classes(model.predict(val_ds, verbose=0), cfg.model.logits)
 
     with runs.atomic_path(run.file(runs.MODEL)) as tmp:
         model.save(tmp)
@@ -126,8 +126,47 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
     if splits.spec.validation_source == "test":
         metrics["validated_on_test"] = True  # model selection saw the test split: test metrics are optimistic
     run.write_metrics(metrics)
+    diagnosis(history.rows, cfg, predicted, splits, metrics, run, checks)
     shutil.rmtree(run.file("backup"), ignore_errors=True)  # finished: nothing left to resume
     return metrics
+
+
+def preflight(cfg, splits, model, run: runs.RunDir | None = None):
+    """The doctor's checks before training: errors stop the run, warnings are logged and recorded."""
+    from mlexp import doctor
+    from mlexp.doctor import preflight as checks
+
+    findings = checks.check(cfg, splits, model)
+    if run is not None:
+        runs.write_json(run.file(doctor.PREFLIGHT), {"findings": [f.as_dict() for f in findings]})
+    for finding in findings:
+        log.warning("Pre-flight %s", finding.line())
+    if doctor.errors(findings):
+        raise doctor.PreflightError(
+            "pre-flight check failed, nothing was trained:\n" + "\n".join(f.line() for f in doctor.errors(findings))
+        )
+    return findings
+
+
+def predicted_classes(outputs, logits: bool):
+    import numpy as np
+
+    if outputs.shape[-1] == 1:  # one sigmoid (or logit) unit
+        return (outputs[:, 0] > (0.0 if logits else 0.5)).astype(np.int64)
+    return outputs.argmax(axis=-1)
+
+
+def diagnosis(rows, cfg, predicted, splits, metrics, run: runs.RunDir, checks=()) -> None:
+    from mlexp import doctor
+    from mlexp.doctor.diagnose import diagnose, markdown
+
+    findings = diagnose(rows, cfg.optimizer.learning_rate, predicted, splits.y_val, splits.spec.num_classes)
+    runs.write_json(run.file(doctor.DIAGNOSIS), {"healthy": not findings, "findings": [f.as_dict() for f in findings]})
+    runs.write_text(run.file(doctor.REPORT), markdown(findings, metrics, list(checks)))
+    for finding in findings:
+        log.warning("Diagnosis %s", finding.line())
+    if not findings:
+        log.info("Diagnosis: healthy, no finding")
 
 
 def _restore(run: runs.RunDir, keras, model):

@@ -21,7 +21,8 @@ def _describe(args: dict) -> str:
 def build_optimizer(cfg):
     import keras
 
-    args = arguments(cfg)
+    # `learning_rate=10` arrives as an int, which Keras' optimizers refuse; every numeric argument is a float.
+    args = {k: float(v) if isinstance(v, int) and not isinstance(v, bool) else v for k, v in arguments(cfg).items()}
     log.info("Building optimizer %r (%s)", cfg.name, _describe(args))
     return keras.optimizers.get({"class_name": cfg.name, "config": args})
 

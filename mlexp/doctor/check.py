@@ -1,0 +1,48 @@
+"""mlexp check: compose and validate a config, load the data description, build the model, run the
+pre-flight checks; no training."""
+
+from __future__ import annotations
+
+from mlexp import doctor
+from mlexp.errors import MlexpError
+
+
+def check(overrides: list[str]) -> int:
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import CompactHydraException
+
+    from mlexp.config import validate
+    from mlexp.hydra_app import HydraUsageError, _describe, config_dir
+
+    try:
+        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+            cfg = validate(compose("train", overrides=overrides))
+    except CompactHydraException as exc:
+        raise HydraUsageError(_describe(exc)) from None
+
+    from mlexp import data, models
+    from mlexp.doctor import preflight
+    from mlexp.tf_runtime import import_keras
+    from mlexp.training import model_summary
+
+    keras = import_keras()
+    keras.utils.set_random_seed(cfg.seed)
+    splits = data.load(cfg.dataset, cfg.trainer)
+    try:
+        model = models.build(cfg, splits.spec)
+    except MlexpError:
+        raise
+    except Exception as exc:  # Keras refusing an argument: a message, not a traceback
+        raise MlexpError(f"building the model failed: {type(exc).__name__}: {exc}") from None
+    print(model_summary(model), end="")
+    spec = splits.spec
+    print(f"Input shape:  {tuple(model.input_shape)}  ({spec.name}: {spec.sizes['train']} train, "
+          f"{spec.sizes['val']} validation ({spec.validation_source}), {spec.sizes['test']} test)")  # fmt: skip
+    print(f"Output shape: {tuple(model.output_shape)}  ({spec.num_classes} classes: {', '.join(spec.class_names[:10])}"
+          f"{', ...' if spec.num_classes > 10 else ''})")  # fmt: skip
+    print(f"Parameters:   {model.count_params():,}")
+    findings = preflight.check(cfg, splits, model)
+    print("Pre-flight:   " + ("no finding" if not findings else f"{len(findings)} finding(s)"))
+    for finding in findings:
+        print(f"  {finding.line()}")
+    return 2 if doctor.errors(findings) else 0

@@ -1,0 +1,86 @@
+"""The training doctor on a catalogue of broken configs, and silence on the healthy default."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from broken_configs import BROKEN, SMALL
+from conftest import run_dirs
+
+from mlexp.doctor.diagnose import diagnose
+
+
+def findings(run, name):
+    return {f["code"]: f for f in json.loads((run / name).read_text())["findings"]}
+
+
+@pytest.mark.parametrize("overrides,code,severity,when", BROKEN, ids=[b[1] + "-" + b[3] for b in BROKEN])
+def test_each_broken_config_gets_its_finding(mlexp, tmp_path, overrides, code, severity, when):
+    result = mlexp("train", *SMALL, *overrides)
+    [run] = run_dirs(tmp_path / "outputs")
+    found = findings(run, "preflight.json" if when == "preflight" else "diagnosis.json")
+    assert code in found, found
+    assert found[code]["severity"] == severity
+    assert found[code]["suggestion"] and found[code]["evidence"]
+    if when == "preflight" and severity == "error":
+        assert result.code == 2 and "pre-flight check failed, nothing was trained" in result.err
+        assert not (run / "history.csv").exists()
+    else:
+        assert result.code == 0, result.err
+        assert code in (run / "report.md").read_text()
+
+
+def test_healthy_default_run_has_no_finding(mlexp, tmp_path):
+    assert mlexp("train", "trainer.verbose=0").code == 0
+    [run] = run_dirs(tmp_path / "outputs")
+    assert findings(run, "preflight.json") == {}
+    assert json.loads((run / "diagnosis.json").read_text()) == {"healthy": True, "findings": []}
+    assert "Healthy: no finding." in (run / "report.md").read_text()
+
+
+def test_labels_beyond_the_class_names_stop_the_run(mlexp, tmp_path):
+    """The exercise sheet's 5 output units for 10 classes: here, 5 class names for labels 0..9."""
+    path = tmp_path / "five.npz"
+    rng = np.random.default_rng(0)
+    labels = np.arange(60) % 10
+    np.savez(path, x_train=rng.random((60, 4)), y_train=labels, x_test=rng.random((20, 4)), y_test=labels[:20],
+             class_names=np.array(["a", "b", "c", "d", "e"]))  # fmt: skip
+    result = mlexp("train", "dataset=npz", f"dataset.path={path}", "trainer.verbose=0")
+    assert result.code == 2
+    assert "ERROR [labels_out_of_range] labels run from 0 to 9, but the head has outputs for 5 classes" in result.err
+    [run] = run_dirs(tmp_path / "outputs")
+    assert json.loads((run / "metrics.json").read_text())["status"] == "failed"
+
+
+def test_nan_in_data_is_an_error(mlexp, tmp_path):
+    path = tmp_path / "nan.npz"
+    x = np.ones((40, 3))
+    x[3, 1] = np.nan
+    np.savez(path, x_train=x, y_train=np.arange(40) % 2, x_test=np.ones((10, 3)), y_test=np.arange(10) % 2)
+    result = mlexp("check", "dataset=npz", f"dataset.path={path}")
+    assert result.code == 2
+    assert "ERROR [non_finite_data] x_" in result.out
+
+
+def test_check_prints_layers_shapes_parameters_and_findings(mlexp):
+    result = mlexp("check", "model.kernel_initializer=zeros")
+    assert result.code == 0
+    assert "Input shape:  (None, 8, 8, 1)  (digits: 1149 train, 288 validation (split), 360 test)" in result.out
+    assert "Output shape: (None, 10)  (10 classes: 0, 1, 2," in result.out
+    assert "Parameters:   17,226" in result.out and "dense_1 (Dense)" in result.out
+    assert "Pre-flight:   1 finding(s)\n  WARNING [constant_initializer]" in result.out
+
+
+def test_divergence_and_oscillation_on_known_curves():
+    rows = [{"epoch": i + 1, "loss": v, "val_loss": v, "accuracy": 0.5, "val_accuracy": 0.5}
+            for i, v in enumerate([1.0, 0.8, float("nan")])]  # fmt: skip
+    [finding] = diagnose(rows, 0.5, np.array([0, 1]), np.array([0, 1]), 2)
+    assert (finding.code, finding.severity, finding.evidence["epoch"]) == ("divergence", "error", 3)
+    assert finding.suggestion == "optimizer.learning_rate=0.05"
+    losses = [1.0, 0.7, 0.9, 0.6, 0.8, 0.5, 0.7, 0.45]
+    rows = [{"epoch": i + 1, "loss": v, "val_loss": v, "accuracy": 0.9, "val_accuracy": 0.88}
+            for i, v in enumerate(losses)]  # fmt: skip
+    codes = [f.code for f in diagnose(rows, 0.01, np.array([0, 1, 2]), np.array([0, 1, 2]), 3)]
+    assert codes == ["oscillation"]
