@@ -120,10 +120,28 @@ def _check(argv: list[str]) -> int:
     return check(argv)
 
 
+def _report(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="mlexp report",
+        description="Regenerate a finished run's diagnosis (diagnosis.json), debug figures and report.md.",
+    )
+    parser.add_argument("run_dir", help="a finished run directory")
+    args = parser.parse_args(argv)
+    from mlexp.doctor.report import regenerate
+
+    _logging()
+    findings = regenerate(args.run_dir)
+    print(f"Report: {args.run_dir}/report.md ({len(findings)} finding(s))")
+    return 0
+
+
 VERBS: dict[str, Verb] = {
     "train": Verb("compose, validate, train, evaluate and save a run (Hydra overrides, -m, --cfg)", _train),
     "compare": Verb("compare run or sweep directories: summary.csv, comparison.md, plots", _compare),
     "check": Verb("validate a config, build the model and run the pre-flight checks, without training", _check),
+    "report": Verb("regenerate a finished run's diagnosis, debug figures and report.md", _report),
     "rerun": Verb("run a past run again from its saved config and verify the result is identical", _rerun),
     "resume": Verb("continue an interrupted run, or the unfinished jobs of a sweep", _resume),
 }

@@ -116,7 +116,8 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
     finally:
         stop.restore()
     test = model.evaluate(test_ds, return_dict=True, verbose=0)
-    predicted = predicted_classes(model.predict(val_ds, verbose=0), cfg.model.logits)
+    val_pred = predicted_classes(model.predict(val_ds, verbose=0), cfg.model.logits)
+    test_pred = predicted_classes(model.predict(test_ds, verbose=0), cfg.model.logits)
 
     with runs.atomic_path(run.file(runs.MODEL)) as tmp:
         model.save(tmp)
@@ -126,7 +127,9 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
     if splits.spec.validation_source == "test":
         metrics["validated_on_test"] = True  # model selection saw the test split: test metrics are optimistic
     run.write_metrics(metrics)
-    diagnosis(history.rows, cfg, predicted, splits, metrics, run, checks)
+    from mlexp.doctor.report import write_run_report
+
+    write_run_report(run, cfg, history.rows, metrics, splits, val_pred, test_pred, checks)
     shutil.rmtree(run.file("backup"), ignore_errors=True)  # finished: nothing left to resume
     return metrics
 
@@ -154,19 +157,6 @@ def predicted_classes(outputs, logits: bool):
     if outputs.shape[-1] == 1:  # one sigmoid (or logit) unit
         return (outputs[:, 0] > (0.0 if logits else 0.5)).astype(np.int64)
     return outputs.argmax(axis=-1)
-
-
-def diagnosis(rows, cfg, predicted, splits, metrics, run: runs.RunDir, checks=()) -> None:
-    from mlexp import doctor
-    from mlexp.doctor.diagnose import diagnose, markdown
-
-    findings = diagnose(rows, cfg.optimizer.learning_rate, predicted, splits.y_val, splits.spec.num_classes)
-    runs.write_json(run.file(doctor.DIAGNOSIS), {"healthy": not findings, "findings": [f.as_dict() for f in findings]})
-    runs.write_text(run.file(doctor.REPORT), markdown(findings, metrics, list(checks)))
-    for finding in findings:
-        log.warning("Diagnosis %s", finding.line())
-    if not findings:
-        log.info("Diagnosis: healthy, no finding")
 
 
 def _restore(run: runs.RunDir, keras, model):

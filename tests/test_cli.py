@@ -27,7 +27,7 @@ def test_unknown_verb_suggests_the_closest(mlexp):
     assert result.code == 2
     assert (
         result.err
-        == "mlexp: unknown verb 'trian'; expected one of train, compare, check, rerun, resume. Did you mean 'train'?\n"
+        == "mlexp: unknown verb 'trian'; expected one of train, compare, check, report, rerun, resume. Did you mean 'train'?\n"
     )
 
 

@@ -84,3 +84,62 @@ def test_divergence_and_oscillation_on_known_curves():
             for i, v in enumerate(losses)]  # fmt: skip
     codes = [f.code for f in diagnose(rows, 0.01, np.array([0, 1, 2]), np.array([0, 1, 2]), 3)]
     assert codes == ["oscillation"]
+
+
+def test_overfit_batch_preset_reports_that_the_model_fits(mlexp, tmp_path):
+    assert mlexp("train", "debug=overfit_batch").code == 0
+    [run] = run_dirs(tmp_path / "outputs")
+    found = findings(run, "diagnosis.json")
+    assert found["overfit_batch"]["severity"] == "info" and found["overfit_batch"]["evidence"]["final_accuracy"] >= 0.99
+    assert json.loads((run / "metrics.json").read_text())["validation_source"] == "split"
+    history = (run / "history.csv").read_text().splitlines()
+    assert 2 <= len(history) <= 151  # stops once the batch is memorised
+
+
+def test_overfit_batch_that_cannot_fit_is_an_error(mlexp, tmp_path):
+    args = ["debug=overfit_batch", "trainer.epochs=2", "model.kernel_initializer=zeros", "optimizer=sgd"]
+    assert mlexp("train", *args).code == 0
+    [run] = run_dirs(tmp_path / "outputs")
+    assert findings(run, "diagnosis.json")["cannot_overfit"]["severity"] == "error"
+
+
+def test_smoke_and_eager_presets(mlexp, tmp_path):
+    assert mlexp("train", "debug=smoke", "trainer.verbose=0", "hydra.run.dir=outputs/smoke").code == 0
+    smoke = tmp_path / "outputs" / "smoke"
+    assert json.loads((smoke / "metrics.json").read_text())["epochs_run"] == 1
+    assert "256 train" in (smoke / "train.log").read_text()
+    assert mlexp("train", "debug=eager", *SMALL, "trainer.epochs=1", "hydra.run.dir=outputs/eager").code == 0
+    assert "run_eagerly: true" in (tmp_path / "outputs" / "eager" / "resolved_config.yaml").read_text()
+
+
+def test_debug_figures_and_report_regenerate(mlexp, tmp_path):
+    import pandas as pd
+
+    assert mlexp("train", *SMALL).code == 0
+    [run] = run_dirs(tmp_path / "outputs")
+    figures = ["predicted_classes.png", "confusion_matrix.png", "misclassified.png", "learning_curves.png"]
+    assert all((run / "plots" / f).read_bytes()[:4] == b"\x89PNG" for f in figures)
+    table = pd.read_csv(run / "classification_report.csv", index_col=0)
+    assert list(table.index[:10]) == [str(i) for i in range(10)] and {"precision", "recall", "f1"} <= set(table.columns)
+    before = (run / "diagnosis.json").read_text()
+    for f in figures[:3]:
+        (run / "plots" / f).unlink()
+    (run / "report.md").unlink()
+    result = mlexp("report", str(run))
+    assert result.code == 0, result.err
+    assert result.out.strip().splitlines()[-1] == f"Report: {run}/report.md (0 finding(s))"
+    assert all((run / "plots" / f).is_file() for f in figures)
+    assert (run / "diagnosis.json").read_text() == before
+    report = (run / "report.md").read_text()
+    assert "## Per-class precision and recall (test)" in report
+    assert "![confusion_matrix](plots/confusion_matrix.png)" in report
+
+
+def test_report_needs_a_finished_run(mlexp, tmp_path):
+    (tmp_path / "half").mkdir()
+    result = mlexp("report", str(tmp_path / "half"))
+    assert result.code == 1
+    assert (
+        result.err
+        == f"mlexp report: report: {tmp_path}/half has no finished run (model.keras and history.csv are needed)\n"
+    )

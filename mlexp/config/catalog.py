@@ -202,6 +202,9 @@ TRAINER: dict[str, Rule] = {
     "validation_size": optional(integer(1)),
     "shuffle": boolean(),
     "deterministic": boolean(),
+    "train_samples": optional(integer(1)),  # use only the first N training samples (debug presets)
+    "run_eagerly": boolean(),
+    "overfit_check": boolean(),
     "verbose": choice((0, 1, 2, "auto")),
 }
 

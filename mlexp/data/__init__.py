@@ -52,6 +52,8 @@ class Splits:
 def load(cfg_dataset, cfg_trainer) -> Splits:
     raw = LOADERS[cfg_dataset.name](cfg_dataset)
     x_train, y_train, x_val, y_val = _validation(raw, cfg_dataset, cfg_trainer)
+    if cfg_trainer.get("train_samples"):
+        x_train, y_train = x_train[: cfg_trainer.train_samples], y_train[: cfg_trainer.train_samples]
     x_train, x_val, x_test = _preprocess(cfg_dataset.scale, raw.max_value, x_train, x_val, raw.x_test)
     y_train, y_val, y_test = (np.asarray(y, dtype=np.int32).ravel() for y in (y_train, y_val, raw.y_test))
     sizes = {"train": len(x_train), "val": len(x_val), "test": len(x_test)}

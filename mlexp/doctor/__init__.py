@@ -21,7 +21,7 @@ class PreflightError(MlexpError):
 @dataclass(frozen=True)
 class Finding:
     code: str  # stable name, e.g. "zeros_initializer"
-    severity: str  # "error" stops a run before training; "warning" is recorded and shown
+    severity: str  # "error" stops a run before training; "warning" is recorded and shown; "info" just says
     message: str
     suggestion: str  # an override (or two) to try
     evidence: dict[str, Any] = field(default_factory=dict)

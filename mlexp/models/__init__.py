@@ -29,7 +29,9 @@ def build(cfg, spec):
     hidden = FAMILIES[cfg.model.name](inputs, cfg.model, kernel_regularizer)
     outputs, loss, accuracy = head(hidden, spec.num_classes, cfg.model.logits, kernel_regularizer)
     model = keras.Model(inputs, outputs, name=cfg.model.name)
-    model.compile(optimizer=build_optimizer(cfg.optimizer), loss=loss, metrics=[accuracy])
+    model.compile(
+        optimizer=build_optimizer(cfg.optimizer), loss=loss, metrics=[accuracy], run_eagerly=cfg.trainer.run_eagerly
+    )
     return model
 
 

@@ -1,0 +1,93 @@
+"""The MNIST lab's debug figures for a finished run, from labels and predictions (no TensorFlow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mlexp.runs import atomic_path
+
+CLASS_REPORT = "classification_report.csv"
+
+
+def write(folder: Path, y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str], x=None) -> list[Path]:
+    """Predicted-class histogram, confusion matrix, misclassified examples (images only), and the
+    per-class precision/recall table; returns the figure paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    figures = [_histogram(folder, y_pred, class_names), _confusion(folder, y_true, y_pred, class_names)]
+    if x is not None and x.ndim == 4 and x.shape[-1] in (1, 3):
+        figures.append(_misclassified(folder, x, y_true, y_pred, class_names))
+    classification_table(y_true, y_pred, class_names).to_csv(_csv(folder), index=True)
+    return [f for f in figures if f is not None]
+
+
+def _csv(folder: Path) -> Path:
+    return folder.parent / CLASS_REPORT
+
+
+def classification_table(y_true, y_pred, class_names) -> pd.DataFrame:
+    from sklearn.metrics import classification_report
+
+    labels = list(range(len(class_names)))
+    report = classification_report(
+        y_true, y_pred, labels=labels, target_names=class_names, output_dict=True, zero_division=0
+    )
+    return pd.DataFrame(report).T.rename(columns={"f1-score": "f1"})
+
+
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _histogram(folder, y_pred, class_names) -> Path:
+    import matplotlib.pyplot as plt
+
+    counts = np.bincount(y_pred, minlength=len(class_names))
+    fig, ax = plt.subplots(figsize=(max(5, 0.5 * len(class_names) + 2), 3.5), constrained_layout=True)
+    ax.bar(range(len(class_names)), counts, color="tab:blue")
+    ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel("test predictions")
+    ax.set_title("predicted classes")
+    return _save(fig, folder / "predicted_classes.png")
+
+
+def _confusion(folder, y_true, y_pred, class_names) -> Path:
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    size = max(5, 0.45 * len(class_names) + 3)
+    fig, ax = plt.subplots(figsize=(size, size), constrained_layout=True)
+    ConfusionMatrixDisplay.from_predictions(
+        y_true, y_pred, labels=list(range(len(class_names))), display_labels=class_names, ax=ax,
+        xticks_rotation=45, colorbar=False, include_values=len(class_names) <= 20, cmap="Blues",
+    )  # fmt: skip
+    ax.set_title("confusion matrix (test)")
+    return _save(fig, folder / "confusion_matrix.png")
+
+
+def _misclassified(folder, x, y_true, y_pred, class_names, limit: int = 25) -> Path | None:
+    import matplotlib.pyplot as plt
+
+    wrong = np.flatnonzero(y_true != y_pred)[:limit]
+    if not len(wrong):
+        return None
+    columns = 5
+    rows = int(np.ceil(len(wrong) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(2 * columns, 2.2 * rows), constrained_layout=True, squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, wrong, strict=False):
+        image = x[i]
+        image = (image - image.min()) / (np.ptp(image) or 1.0)
+        ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray" if image.shape[-1] == 1 else None)
+        ax.set_title(f"true {class_names[y_true[i]]}\npred {class_names[y_pred[i]]}", fontsize=8)
+    return _save(fig, folder / "misclassified.png")
