@@ -25,10 +25,8 @@ def test_no_verb_prints_usage_and_fails(mlexp):
 def test_unknown_verb_suggests_the_closest(mlexp):
     result = mlexp("trian")
     assert result.code == 2
-    assert (
-        result.err
-        == "mlexp: unknown verb 'trian'; expected one of train, compare, check, report, rerun, resume. Did you mean 'train'?\n"
-    )
+    verbs = "train, compare, check, report, rerun, resume"
+    assert result.err == f"mlexp: unknown verb 'trian'; expected one of {verbs}. Did you mean 'train'?\n"
 
 
 def test_version(mlexp):
