@@ -21,7 +21,7 @@ def train_task(cfg: DictConfig) -> float | None:
     hydra_cfg = HydraConfig.get()
     single_run = hydra_cfg.mode == RunMode.RUN
     run_dir = Path(hydra_cfg.runtime.output_dir)
-    from mlexp.training import Interrupted
+    from mlexp.training import Interrupted  # no TensorFlow: training imports it lazily
 
     try:
         return _train(cfg, run_dir, single_run)
@@ -73,11 +73,10 @@ def _train(cfg: DictConfig, run_dir: Path, single_run: bool) -> float | None:
 
     command = sys.argv[0].split() + sys.argv[1:]  # run_hydra sets argv[0] to "mlexp train"
     overrides = list(HydraConfig.get().overrides.task)
-    if resuming() and RunDir(run_dir).file(METRICS).exists():
-        status = RunDir(run_dir).read_json(METRICS).get("status")
-        if status in FINISHED:
-            log.info("Job %s already %s; skipped", run_dir.name, status)
-            return RunDir(run_dir).read_json(METRICS).get("best_val_accuracy")
+    done = RunDir(run_dir).read_json(METRICS) if resuming() else {}
+    if done.get("status") in FINISHED:
+        log.info("Job %s already %s; skipped", run_dir.name, done["status"])
+        return done.get("best_val_accuracy")
     metrics = train(run_cfg, run_dir, command=command, overrides=overrides, resume=resuming())
     log.info("Run directory: %s", run_dir)
     log.info("Test accuracy: %.4f (test loss %.4f)", metrics["test_accuracy"], metrics["test_loss"])
