@@ -20,6 +20,7 @@ BROKEN = [
          "model.layers=[{layer: Flatten}, {layer: Dense, units: 10, activation: softmax}]"],
         "output_layer_in_body", "error", "preflight",
     ),
+    # 60 epochs: in the slow suite
     (["model.hidden_units=[512,512]", "dataset.test_split=0.8", "trainer.epochs=60"], "overfitting", "warning",
      "diagnosis"),
 ]  # fmt: skip

@@ -16,7 +16,10 @@ def findings(run, name):
     return {f["code"]: f for f in json.loads((run / name).read_text())["findings"]}
 
 
-@pytest.mark.parametrize("overrides,code,severity,when", BROKEN, ids=[b[1] + "-" + b[3] for b in BROKEN])
+CASES = [pytest.param(*b, marks=[pytest.mark.slow] if b[1] == "overfitting" else []) for b in BROKEN]
+
+
+@pytest.mark.parametrize("overrides,code,severity,when", CASES, ids=[b[1] + "-" + b[3] for b in BROKEN])
 def test_each_broken_config_gets_its_finding(mlexp, tmp_path, overrides, code, severity, when):
     result = mlexp("train", *SMALL, *overrides)
     [run] = run_dirs(tmp_path / "outputs")
@@ -86,6 +89,7 @@ def test_divergence_and_oscillation_on_known_curves():
     assert codes == ["oscillation"]
 
 
+@pytest.mark.slow
 def test_overfit_batch_preset_reports_that_the_model_fits(mlexp, tmp_path):
     assert mlexp("train", "debug=overfit_batch").code == 0
     [run] = run_dirs(tmp_path / "outputs")

@@ -43,7 +43,7 @@ def test_binary_logits_head_uses_a_zero_threshold(mlexp, tmp_path):
     assert read_metrics(run)["test_accuracy"] >= 0.8
 
 
-@pytest.mark.parametrize("model", ["cnn", "cnn_bn", "cnn_deep"])
+@pytest.mark.parametrize("model", ["cnn", "cnn_bn", pytest.param("cnn_deep", marks=pytest.mark.slow)])
 def test_conv_models_on_small_images(mlexp, tmp_path, model):
     import keras
 

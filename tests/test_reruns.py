@@ -6,6 +6,7 @@ import json
 import shutil
 
 import pandas as pd
+import pytest
 from conftest import TINY, read_metrics, run_dirs
 
 
@@ -115,6 +116,7 @@ def test_sigterm_stops_after_the_batch_and_resume_matches_an_uninterrupted_run(m
     assert (again.code, again.out.strip()) == (0, f"{cut} already completed; nothing to resume.")
 
 
+@pytest.mark.slow
 def test_resume_sweep_runs_only_unfinished_jobs_and_rewrites_the_report(mlexp, tmp_path):
     assert mlexp("train", "-m", *TINY, "seed=1,2,3", "hydra.sweep.dir=outputs/sweep").code == 0
     sweep = tmp_path / "outputs" / "sweep"
@@ -140,6 +142,7 @@ def test_resume_bad_input(mlexp, tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_sigterm_during_a_sweep_stops_the_sweep_and_resume_finishes_it(mlexp, tmp_path, monkeypatch):
     import os
     import signal

@@ -70,6 +70,7 @@ def test_diverged_job_is_reported_as_diverged_not_failed(mlexp, tmp_path):
     assert summary["status"].tolist() == ["completed", "diverged"]
 
 
+@pytest.mark.slow
 def test_runs_started_in_the_same_second_get_their_own_folders(mlexp, tmp_path):
     for _ in range(3):
         assert mlexp("train", *TINY, "trainer.epochs=1").code == 0
@@ -179,6 +180,7 @@ def test_seed_groups_lead_within_noise():
     assert comparison.verdict.endswith("so the lead is within the noise (2 standard errors).")
 
 
+@pytest.mark.slow
 def test_seed_sweep_report_has_groups_and_error_bars(mlexp, tmp_path):
     result = mlexp("train", "-m", *TINY, "seed=1,2", "model.activation=sigmoid,relu")
     assert result.code == 0, result.err

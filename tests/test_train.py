@@ -86,6 +86,7 @@ def test_default_digits_run_reaches_95_percent(mlexp, tmp_path):
     assert run.name.endswith("_digits_mlp")
 
 
+@pytest.mark.slow
 def test_same_seed_same_history_different_seed_different_history(mlexp, tmp_path):
     for seed, name in ((7, "a"), (7, "b"), (8, "c")):
         assert mlexp("train", *TINY, f"seed={seed}", f"hydra.run.dir=outputs/{name}").code == 0
