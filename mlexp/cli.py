@@ -137,11 +137,57 @@ def _report(argv: list[str]) -> int:
     return 0
 
 
+def _predict(argv: list[str]) -> int:
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(
+        prog="mlexp predict",
+        description="Predict with a finished run's model (Keras safe mode) on .npy/.npz arrays or image files, "
+        "with the run's own preprocessing; prints the top-k classes and writes them to a CSV.",
+    )
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("inputs", nargs="+", type=Path, help=".npy, .npz (array x) or PNG/JPG files")
+    parser.add_argument("--top-k", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=Path("predictions.csv"))
+    args = parser.parse_args(argv)
+    if args.top_k < 1:
+        raise MlexpError(f"--top-k: got {args.top_k}; expected an integer >= 1")
+    from mlexp.predict import predict
+
+    table = predict(args.run_dir, args.inputs, args.top_k, args.out)
+    print(table.to_string(index=False))
+    print(f"Predictions: {args.out}")
+    return 0
+
+
+def _export(argv: list[str]) -> int:
+    import argparse
+    from pathlib import Path
+
+    from mlexp.predict import FORMATS
+
+    parser = argparse.ArgumentParser(
+        prog="mlexp export", description="Write a finished run's model for serving, with its config and metrics."
+    )
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--format", default="keras", help=f"one of {', '.join(FORMATS)} (default: %(default)s)")
+    parser.add_argument("--out", type=Path, help="folder (default: RUN_DIR/export/FORMAT)")
+    args = parser.parse_args(argv)
+    from mlexp.predict import export
+
+    target = export(args.run_dir, args.format, args.out or args.run_dir / "export" / args.format)
+    print(f"Exported: {target}")
+    return 0
+
+
 VERBS: dict[str, Verb] = {
     "train": Verb("compose, validate, train, evaluate and save a run (Hydra overrides, -m, --cfg)", _train),
     "compare": Verb("compare run or sweep directories: summary.csv, comparison.md, plots", _compare),
     "check": Verb("validate a config, build the model and run the pre-flight checks, without training", _check),
     "report": Verb("regenerate a finished run's diagnosis, debug figures and report.md", _report),
+    "predict": Verb("predict with a finished run's model on arrays or images (top-k classes, CSV)", _predict),
+    "export": Verb("write a finished run's model as keras, savedmodel or tflite, with its config", _export),
     "rerun": Verb("run a past run again from its saved config and verify the result is identical", _rerun),
     "resume": Verb("continue an interrupted run, or the unfinished jobs of a sweep", _resume),
 }

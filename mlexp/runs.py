@@ -23,6 +23,7 @@ SUMMARY = "model_summary.txt"
 CURVES = "plots/learning_curves.png"
 ERROR = "error.txt"
 MANIFEST = "manifest.json"
+PREPROCESSING = "preprocessing.json"
 HYDRA_DIR = ".hydra"
 
 _UMASK = os.umask(0)

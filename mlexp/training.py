@@ -74,6 +74,11 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
     if cfg.trainer.deterministic:
         tf.config.experimental.enable_op_determinism()  # process-wide: later runs in this process keep it
     splits = data.load(cfg.dataset, cfg.trainer)
+    spec = splits.spec
+    runs.write_json(
+        run.file(runs.PREPROCESSING),
+        {**spec.preprocessing, "input_shape": list(spec.input_shape), "class_names": spec.class_names},
+    )
     model = models.build(cfg, splits.spec)
     checks = preflight(cfg, splits, model, run)
     history = callbacks.HistoryWriter(run)

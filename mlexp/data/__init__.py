@@ -36,6 +36,7 @@ class DatasetSpec:
     class_names: list[str]
     sizes: dict[str, int] = field(default_factory=dict)
     validation_source: str = "split"
+    preprocessing: dict = field(default_factory=dict)  # what predict must repeat: scale, max_value, mean, std
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,13 @@ def load(cfg_dataset, cfg_trainer) -> Splits:
     x_train, y_train, x_val, y_val = _validation(raw, cfg_dataset, cfg_trainer)
     if cfg_trainer.get("train_samples"):
         x_train, y_train = x_train[: cfg_trainer.train_samples], y_train[: cfg_trainer.train_samples]
-    x_train, x_val, x_test = _preprocess(cfg_dataset.scale, raw.max_value, x_train, x_val, raw.x_test)
+    preprocessing = preprocessing_stats(cfg_dataset.scale, raw.max_value, x_train)
+    x_train, x_val, x_test = (apply(preprocessing, a) for a in (x_train, x_val, raw.x_test))
     y_train, y_val, y_test = (np.asarray(y, dtype=np.int32).ravel() for y in (y_train, y_val, raw.y_test))
     sizes = {"train": len(x_train), "val": len(x_val), "test": len(x_test)}
     spec = DatasetSpec(
         cfg_dataset.name, tuple(x_train.shape[1:]), len(raw.class_names), list(raw.class_names), sizes,
-        cfg_trainer.validation,
+        cfg_trainer.validation, preprocessing,
     )  # fmt: skip
     log.info(
         "Dataset %r: input %s, %d classes, %d train / %d val (%s) / %d test",
@@ -94,14 +96,25 @@ def _validation(raw: Raw, cfg_dataset, cfg_trainer):
     return raw.x_train, raw.y_train, raw.x_test, raw.y_test
 
 
-def _preprocess(scale: str, max_value: float, *arrays: np.ndarray) -> list[np.ndarray]:
-    """Channel axis for greyscale images, then scaling; statistics come from the training split only."""
-    out = [a[..., np.newaxis] if a.ndim == 3 else a for a in arrays]
-    if scale == "unit":
-        return [(a.astype(np.float32) / np.float32(max_value)) for a in out]
+def preprocessing_stats(scale: str, max_value: float, x_train: np.ndarray) -> dict:
+    """The preprocessing of a run, from the training split only; stored so that predict can repeat it."""
+    stats = {"scale": scale, "max_value": float(max_value)}
     if scale == "standardize":
-        train = out[0].astype(np.float32)
-        mean, std = float(train.mean()), float(train.std()) or 1.0
-        log.info("Standardizing with the training split's mean %.4f and std %.4f", mean, std)
-        return [(a.astype(np.float32) - np.float32(mean)) / np.float32(std) for a in out]
-    return [a if a.dtype != np.float64 else a.astype(np.float32) for a in out]
+        train = _with_channels(x_train).astype(np.float32)
+        stats["mean"], stats["std"] = float(train.mean()), float(train.std()) or 1.0
+        log.info("Standardizing with the training split's mean %.4f and std %.4f", stats["mean"], stats["std"])
+    return stats
+
+
+def _with_channels(array: np.ndarray) -> np.ndarray:
+    """Greyscale images (N, H, W) get a channel axis, so every model sees height x width x channels."""
+    return array[..., np.newaxis] if array.ndim == 3 else array
+
+
+def apply(stats: dict, array: np.ndarray) -> np.ndarray:
+    array = _with_channels(array)
+    if stats["scale"] == "unit":
+        return array.astype(np.float32) / np.float32(stats["max_value"])
+    if stats["scale"] == "standardize":
+        return (array.astype(np.float32) - np.float32(stats["mean"])) / np.float32(stats["std"])
+    return array if array.dtype != np.float64 else array.astype(np.float32)

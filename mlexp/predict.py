@@ -1,0 +1,150 @@
+"""mlexp predict and mlexp export: use a finished run's model on new data, or write it out for serving."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mlexp import runs
+from mlexp.errors import MlexpError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+
+
+def _finished(run_dir: Path) -> runs.RunDir:
+    run = runs.RunDir(run_dir)
+    for name in (runs.MODEL, runs.PREPROCESSING):
+        if not run.file(name).is_file():
+            raise MlexpError(f"{run_dir} has no {name}; expected the directory of a finished run")
+    return run
+
+
+def load_inputs(paths: list[Path], input_shape: tuple[int, ...], max_value: float) -> tuple[np.ndarray, list[str]]:
+    """Arrays (.npy, .npz: x, x_test or the only array) in the dataset's raw units, or image files
+    converted to the model's height, width and channels and to the dataset's pixel range."""
+    arrays, names = [], []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise MlexpError(f"predict: no file {path}; expected .npy, .npz or an image ({', '.join(IMAGE_SUFFIXES)})")
+        suffix = path.suffix.lower()
+        if suffix in IMAGE_SUFFIXES:
+            array = _image(path, input_shape, max_value)[np.newaxis]
+        elif suffix in (".npy", ".npz"):
+            array = _array(path)
+        else:
+            raise MlexpError(
+                f"predict: {path} has suffix {suffix!r}; expected .npy, .npz or {', '.join(IMAGE_SUFFIXES)}"
+            )
+        expected = input_shape[:-1] if len(input_shape) == 3 and input_shape[-1] == 1 else input_shape
+        if tuple(array.shape[1:]) not in (tuple(input_shape), tuple(expected)):
+            raise MlexpError(
+                f"predict: {path} holds samples of shape {tuple(array.shape[1:])}; the model takes {tuple(input_shape)}"
+            )
+        arrays.append(array.reshape((-1, *input_shape)))
+        names += [path.name] if suffix in IMAGE_SUFFIXES else [f"{path.name}[{i}]" for i in range(len(array))]
+    return np.concatenate(arrays), names
+
+
+def _array(path: Path) -> np.ndarray:
+    if path.suffix.lower() == ".npy":
+        return np.load(path, allow_pickle=False)
+    with np.load(path, allow_pickle=False) as f:
+        for key in ("x", "x_test"):
+            if key in f.files:
+                return f[key]
+        if len(f.files) == 1:
+            return f[f.files[0]]
+        raise MlexpError(f"predict: {path} has arrays {', '.join(f.files)}; expected one named x (or x_test)")
+
+
+def _image(path: Path, input_shape: tuple[int, ...], max_value: float) -> np.ndarray:
+    from PIL import Image
+
+    height, width, channels = input_shape
+    with Image.open(path) as image:
+        image = image.convert("L" if channels == 1 else "RGB").resize((width, height))
+        pixels = np.asarray(image, dtype=np.float32)
+    pixels = pixels / 255.0 * max_value  # into the dataset's own units, then training's preprocessing applies
+    return pixels[..., np.newaxis] if channels == 1 else pixels
+
+
+def predict(run_dir: Path, inputs: list[Path], top_k: int, out: Path) -> pd.DataFrame:
+    from mlexp.data import apply
+    from mlexp.tf_runtime import import_keras
+
+    run = _finished(Path(run_dir))
+    info = run.read_json(runs.PREPROCESSING)
+    shape, names = tuple(info["input_shape"]), info["class_names"]
+    x, labels = load_inputs(inputs, shape, info["max_value"])
+    keras = import_keras()
+    model = keras.models.load_model(run.file(runs.MODEL), safe_mode=True)
+    outputs = model.predict(apply(info, x), verbose=0)
+    probabilities = _probabilities(outputs, run)
+    k = min(top_k, len(names))
+    rows = []
+    for label, p in zip(labels, probabilities, strict=True):
+        best = np.argsort(-p)[:k]
+        row = {"input": label}
+        for rank, c in enumerate(best, start=1):
+            row[f"class_{rank}"], row[f"probability_{rank}"] = names[c], round(float(p[c]), 6)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    with runs.atomic_path(out) as tmp:
+        table.to_csv(tmp, index=False)
+    return table
+
+
+def _probabilities(outputs: np.ndarray, run: runs.RunDir) -> np.ndarray:
+    import yaml
+
+    logits = bool((yaml.safe_load(run.file(runs.CONFIG).read_text()) or {}).get("model", {}).get("logits"))
+    if outputs.shape[-1] == 1:  # one sigmoid unit: probability of class 1
+        p1 = 1 / (1 + np.exp(-outputs[:, 0])) if logits else outputs[:, 0]
+        return np.stack([1 - p1, p1], axis=1)
+    if logits:
+        shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+    return outputs
+
+
+FORMATS = ("keras", "savedmodel", "tflite")
+
+
+def export(run_dir: Path, fmt: str, out: Path) -> Path:
+    """The model in `fmt`, with resolved_config.yaml, metrics.json and preprocessing.json beside it."""
+    from mlexp.tf_runtime import import_keras
+
+    if fmt not in FORMATS:
+        raise MlexpError(f"export --format: got {fmt!r}; expected one of {', '.join(FORMATS)}")
+    run = _finished(Path(run_dir))
+    out.mkdir(parents=True, exist_ok=True)
+    keras = import_keras()
+    model = keras.models.load_model(run.file(runs.MODEL), safe_mode=True)
+    if fmt == "keras":
+        target = out / "model.keras"
+        with runs.atomic_path(target) as tmp:
+            model.save(tmp)
+    elif fmt == "savedmodel":
+        target = out / "saved_model"
+        staging = out / ".saved_model.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        model.export(str(staging), format="tf_saved_model", verbose=False)
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    else:
+        import tensorflow as tf
+
+        staging = out / ".saved_model.tflite-source"
+        shutil.rmtree(staging, ignore_errors=True)
+        model.export(str(staging), format="tf_saved_model", verbose=False)
+        converted = tf.lite.TFLiteConverter.from_saved_model(str(staging)).convert()
+        shutil.rmtree(staging, ignore_errors=True)
+        target = out / "model.tflite"
+        with runs.atomic_path(target) as tmp:
+            tmp.write_bytes(converted)
+    for name in (runs.CONFIG, runs.METRICS, runs.PREPROCESSING):
+        shutil.copyfile(run.file(name), out / name)
+    return target
