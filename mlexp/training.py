@@ -135,6 +135,9 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
     from mlexp.doctor.report import write_run_report
 
     write_run_report(run, cfg, history.rows, metrics, splits, val_pred, test_pred, checks)
+    from mlexp.tracking import write_hparams
+
+    write_hparams(run, cfg, metrics)  # TensorBoard's HParams dashboard: one row per run
     shutil.rmtree(run.file("backup"), ignore_errors=True)  # finished: nothing left to resume
     return metrics
 
