@@ -6,7 +6,7 @@ import logging
 import math
 import os
 import sys
-import time
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -55,7 +55,7 @@ def rerun(run_dir: Path, overrides: list[str], verify: bool = True) -> int:
     if changed:
         warning = f"package versions differ from the original run: {', '.join(changed)}"
         print(f"mlexp rerun: warning: {warning}", file=sys.stderr)
-    stamp = f"{time.strftime('%Y-%m-%d_%H-%M-%S')}.{time.time_ns() // 1000 % 10**6:06d}"
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S.%f")  # the same form as Hydra's run folders
     new_dir = Path("outputs/reruns") / f"{stamp}_{run_dir.name}"
     train(cfg, new_dir, command=["mlexp", "rerun", str(run_dir), *overrides], overrides=list(overrides))
     print(f"Rerun directory: {new_dir}")

@@ -67,7 +67,9 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
 
     from mlexp import callbacks, data, models
     from mlexp.data.pipeline import EpochOrder, augmenter, make_dataset
+    from mlexp.doctor.report import write_run_report
     from mlexp.reporting.plots import learning_curves
+    from mlexp.tracking import write_hparams
 
     keras.backend.clear_session(free_memory=True)  # sweep jobs share a process: start each from a clean state
     keras.utils.set_random_seed(cfg.seed)
@@ -132,11 +134,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
     if splits.spec.validation_source == "test":
         metrics["validated_on_test"] = True  # model selection saw the test split: test metrics are optimistic
     run.write_metrics(metrics)
-    from mlexp.doctor.report import write_run_report
-
     write_run_report(run, cfg, history.rows, metrics, splits, val_pred, test_pred, checks)
-    from mlexp.tracking import write_hparams
-
     write_hparams(run, cfg, metrics)  # TensorBoard's HParams dashboard: one row per run
     shutil.rmtree(run.file("backup"), ignore_errors=True)  # finished: nothing left to resume
     return metrics
@@ -198,22 +196,16 @@ def model_summary(model) -> str:
 
 def summarize(rows: list[dict[str, float]], test: dict[str, float], params: int, wall: float) -> dict:
     """metrics.json: test metrics, best and final validation metrics with their epochs, run facts."""
+    import pandas as pd
+
+    from mlexp.reporting.collect import from_history
+
     diverged = any(not math.isfinite(row.get("loss", 0.0)) for row in rows)
     metrics: dict[str, Any] = {
         "status": "diverged" if diverged else "completed",
-        "epochs_run": len(rows),
         "wall_seconds": round(wall, 3),
         "param_count": int(params),
+        **from_history(pd.DataFrame(rows)),  # the same final and best metrics `mlexp compare` derives
     }
     metrics.update({f"test_{name}": float(value) for name, value in test.items()})
-    for name in rows[0] if rows else ():
-        if name in ("epoch", "learning_rate"):
-            continue
-        values = [row[name] for row in rows]
-        metrics[f"final_{name}"] = values[-1]
-        if name.startswith("val_"):
-            lower_is_better = name.endswith("loss")
-            best = (min if lower_is_better else max)(range(len(values)), key=values.__getitem__)
-            metrics[f"best_{name}"] = values[best]
-            metrics[f"best_{name}_epoch"] = int(rows[best]["epoch"])
     return metrics

@@ -91,6 +91,7 @@ def test_sigterm_stops_after_the_batch_and_resume_matches_an_uninterrupted_run(m
 
     original = callbacks.from_config
     monkeypatch.setattr(callbacks, "from_config", lambda *a: [*original(*a), TerminateAfterEpoch2()])
+    handler_before = signal.getsignal(signal.SIGTERM)
     result = mlexp("train", *TINY, *args, "hydra.run.dir=outputs/cut")
     cut = tmp_path / "outputs" / "cut"
     assert result.code == 130
@@ -103,7 +104,7 @@ def test_sigterm_stops_after_the_batch_and_resume_matches_an_uninterrupted_run(m
     assert (cut / "checkpoints" / "interrupted.keras").is_file()
     assert json.loads((cut / "backup" / "state.json").read_text()) == {"epochs_completed": 2}
     assert pd.read_csv(cut / "history.csv")["epoch"].tolist() == [1, 2]
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL or callable(signal.getsignal(signal.SIGTERM))
+    assert signal.getsignal(signal.SIGTERM) == handler_before  # GracefulStop put the handler back
 
     monkeypatch.undo()
     resumed = mlexp("resume", str(cut))
