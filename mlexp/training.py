@@ -66,7 +66,8 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
     import tensorflow as tf
 
     from mlexp import callbacks, data, models
-    from mlexp.data.pipeline import EpochOrder, augmenter, make_dataset
+    from mlexp.data.augment import augmenter
+    from mlexp.data.pipeline import EpochOrder, eval_batch_size, evaluation_dataset, training_dataset
     from mlexp.doctor.report import write_run_report
     from mlexp.reporting.plots import learning_curves
     from mlexp.tracking import write_hparams
@@ -90,12 +91,12 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
     runs.write_text(run.file(runs.SUMMARY), model_summary(model))
     log.info("Model %r: %s parameters", model.name, f"{model.count_params():,}")
 
-    batch = cfg.trainer.batch_size
     order = EpochOrder(cfg.seed) if cfg.trainer.shuffle else None
     augment = augmenter(cfg.augmentation, cfg.seed)
-    train_ds = make_dataset(splits.x_train, splits.y_train, batch, augment=augment, order=order)
-    val_ds = make_dataset(splits.x_val, splits.y_val, batch)
-    test_ds = make_dataset(splits.x_test, splits.y_test, batch)
+    train_ds = training_dataset(splits.x_train, splits.y_train, cfg.trainer.batch_size, augment=augment, order=order)
+    eval_batch = eval_batch_size(cfg.trainer)
+    val_ds = evaluation_dataset(splits.x_val, splits.y_val, eval_batch)
+    test_ds = evaluation_dataset(splits.x_test, splits.y_test, eval_batch)
 
     stop = callbacks.GracefulStop()
     fit_callbacks = [

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import yaml
+from conftest import TINY
 
 
 def test_help_lists_the_verbs(mlexp):
@@ -56,7 +57,8 @@ def test_train_help_shows_groups_options_and_examples(mlexp):
     assert "mlexp train -m model.activation=sigmoid,relu" in result.out
 
 
-def test_help_cfg_and_config_errors_do_not_import_tensorflow(tmp_path):
+def test_help_cfg_config_errors_and_compare_do_not_import_tensorflow(mlexp, tmp_path):
+    assert mlexp("train", *TINY, "hydra.run.dir=outputs/one").code == 0
     code = (
         "import sys\n"
         "from mlexp.cli import main\n"
@@ -66,6 +68,7 @@ def test_help_cfg_and_config_errors_do_not_import_tensorflow(tmp_path):
         "    main(['train', 'model.dropout=2'])\n"
         "except SystemExit as exc:\n"
         "    assert exc.code == 2\n"
+        "assert main(['compare', 'outputs']) == 0\n"
         "print('TF', 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)

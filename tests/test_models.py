@@ -9,7 +9,8 @@ import pytest
 from conftest import CONF_DIR, TINY, read_metrics, run_dirs
 from omegaconf import OmegaConf
 
-from mlexp.data.pipeline import augmenter, make_dataset
+from mlexp.data.augment import augmenter
+from mlexp.data.pipeline import EpochOrder, evaluation_dataset, training_dataset
 
 NO_MODEL_KEYS = [arg for arg in TINY if not arg.startswith("model.")]
 
@@ -117,14 +118,40 @@ def test_augmentation_keeps_shapes_and_only_touches_training_batches(name):
     x = np.random.default_rng(0).random((10, 16, 16, 3), dtype=np.float32)
     y = np.arange(10, dtype=np.int32)
     augment = augmenter(cfg, seed=0)
-    train = [xb.numpy() for xb, _ in make_dataset(x, y, 4, augment=augment)]
-    plain = [xb.numpy() for xb, _ in make_dataset(x, y, 4)]
+    train = [xb.numpy() for xb, _ in training_dataset(x, y, 4, augment=augment)]
+    plain = [xb.numpy() for xb, _ in evaluation_dataset(x, y, 4)]
     assert [b.shape for b in train] == [b.shape for b in plain] == [(4, 16, 16, 3), (4, 16, 16, 3), (2, 16, 16, 3)]
     np.testing.assert_array_equal(np.concatenate(plain), x)  # validation and test pipelines: untouched
     if name == "none":
         assert augment is None
     else:
         assert not np.allclose(np.concatenate(train), x)
+
+
+def _epoch_batches(x, y, seed: int, epoch: int, augmentation: str = "images"):
+    order = EpochOrder(seed)
+    order.epoch.assign(epoch)
+    augment = augmenter(OmegaConf.load(CONF_DIR / "augmentation" / f"{augmentation}.yaml"), seed=seed)
+    return [(xb.numpy(), yb.numpy()) for xb, yb in training_dataset(x, y, 8, augment=augment, order=order)]
+
+
+def test_training_pipeline_yields_identical_batches_for_the_same_seed():
+    import keras
+
+    x = np.random.default_rng(0).random((20, 16, 16, 3), dtype=np.float32)
+    y = np.arange(20, dtype=np.int32)
+    keras.utils.set_random_seed(3)
+    first = _epoch_batches(x, y, seed=3, epoch=1)
+    keras.utils.set_random_seed(3)
+    again = _epoch_batches(x, y, seed=3, epoch=1)
+    assert [b[0].shape for b in first] == [(8, 16, 16, 3), (8, 16, 16, 3), (4, 16, 16, 3)]
+    for (xa, ya), (xb, yb) in zip(first, again, strict=True):
+        np.testing.assert_array_equal(ya, yb)
+        np.testing.assert_array_equal(xa, xb)
+    assert sorted(np.concatenate([b[1] for b in first])) == list(range(20))  # a permutation: every sample once
+    keras.utils.set_random_seed(3)
+    next_epoch = _epoch_batches(x, y, seed=3, epoch=2)
+    assert not np.array_equal(np.concatenate([b[1] for b in first]), np.concatenate([b[1] for b in next_epoch]))
 
 
 def test_every_epoch_runs_the_same_number_of_steps(mlexp, tmp_path, monkeypatch):

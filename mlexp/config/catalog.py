@@ -204,6 +204,9 @@ TRAINER: dict[str, Rule] = {
     "deterministic": boolean(),
     "train_samples": optional(integer(1)),  # use only the first N training samples (debug presets)
     "run_eagerly": boolean(),
+    "eval_batch_size": optional(integer(1)),  # null: max(batch_size, 512)
+    "jit_compile": boolean(),
+    "steps_per_execution": integer(1),
     "overfit_check": boolean(),
     "verbose": choice((0, 1, 2, "auto")),
 }

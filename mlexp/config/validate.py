@@ -86,6 +86,10 @@ def _check_combinations(plain: dict[str, Any]) -> None:
     trainer, model, dataset = plain["trainer"], plain["model"], plain["dataset"]
     if trainer["validation"] == "head" and trainer.get("validation_size") is None:
         raise ConfigError("trainer.validation_size", None, "an integer >= 1 with trainer.validation=head (e.g. 10000)")
+    if trainer["jit_compile"] and trainer["run_eagerly"]:
+        raise ConfigError(
+            "trainer.jit_compile", True, "false with trainer.run_eagerly=true (eager steps are not compiled)"
+        )
     blocks = model.get("filters")
     dropouts = model.get("block_dropout")
     if blocks is not None and dropouts and len(dropouts) != len(blocks):

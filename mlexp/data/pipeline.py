@@ -1,4 +1,4 @@
-"""NumPy arrays to tf.data pipelines; augmentation runs on training batches only."""
+"""NumPy arrays to tf.data pipelines; augmentation (mlexp.data.augment) runs on training batches only."""
 
 from __future__ import annotations
 
@@ -9,41 +9,37 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
-def augmenter(cfg_augmentation, seed: int):
-    """A Keras Sequential of the configured preprocessing layers, or None when there are none."""
-    if not cfg_augmentation.layers:
-        return None
-    import keras
+def training_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, augment=None, order=None):
+    """Training batches of (x, y). Every pass yields ceil(len(x) / batch_size) batches: no steps_per_epoch to get wrong.
 
-    from mlexp.models.layers import make_layer
-
-    layers = [
-        make_layer(entry, f"augmentation.layers[{i}]", seed=seed + i) for i, entry in enumerate(cfg_augmentation.layers)
-    ]
-    log.info(
-        "Augmentation %r on training batches: %s",
-        cfg_augmentation.name,
-        ", ".join(type(layer).__name__ for layer in layers),
-    )
-    return keras.Sequential(layers, name="augmentation")
-
-
-def make_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, augment=None, order=None):
-    """Batches of (x, y). Every pass yields ceil(len(x) / batch_size) batches: no steps_per_epoch to get wrong.
-
-    `order` (an EpochOrder) shuffles each pass as a function of (seed, epoch) only, so a resumed run
-    sees the same order in epoch k as an uninterrupted one.
+    The arrays become two in-memory tensors (the cache). `order` (an EpochOrder) permutes indices as a
+    function of (seed, epoch) only, so a resumed run sees the same order in epoch k as an uninterrupted
+    one; indices are batched before the gather, and augmentation maps whole batches in parallel, so no
+    Python runs per sample.
     """
     import tensorflow as tf
 
-    if order is None:
-        ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
-    else:
-        images, labels = tf.constant(x), tf.constant(y)
-        ds = order.indices(len(x)).batch(batch_size).map(lambda i: (tf.gather(images, i), tf.gather(labels, i)))
+    images, labels = tf.constant(x), tf.constant(y)
+    indices = order.indices(len(x)) if order is not None else tf.data.Dataset.range(len(x))
+    ds = indices.batch(batch_size).map(lambda i: (tf.gather(images, i), tf.gather(labels, i)))
     if augment is not None:
-        ds = ds.map(lambda xb, yb: (augment(xb, training=True), yb), num_parallel_calls=tf.data.AUTOTUNE)
+        epoch = order.epoch if order is not None else tf.constant(0, tf.int64)
+        ds = ds.enumerate().map(
+            lambda b, xy: (augment(xy[0], epoch, b), xy[1]), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        )
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def evaluation_dataset(x: np.ndarray, y: np.ndarray, batch_size: int):
+    """Validation or test batches, in order, cached after the first pass (they are the same every epoch)."""
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).cache().prefetch(tf.data.AUTOTUNE)
+
+
+def eval_batch_size(trainer) -> int:
+    """Evaluation has no gradients to keep: larger batches give the same numbers in fewer steps."""
+    return trainer.eval_batch_size or max(trainer.batch_size, 512)
 
 
 class EpochOrder:

@@ -30,7 +30,12 @@ def build(cfg, spec):
     outputs, loss, accuracy = head(hidden, spec.num_classes, cfg.model.logits, kernel_regularizer)
     model = keras.Model(inputs, outputs, name=cfg.model.name)
     model.compile(
-        optimizer=build_optimizer(cfg.optimizer), loss=loss, metrics=[accuracy], run_eagerly=cfg.trainer.run_eagerly
+        optimizer=build_optimizer(cfg.optimizer),
+        loss=loss,
+        metrics=[accuracy],
+        run_eagerly=cfg.trainer.run_eagerly,
+        jit_compile=cfg.trainer.jit_compile,
+        steps_per_execution=cfg.trainer.steps_per_execution,
     )
     return model
 
