@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-all bench lint clean
+.PHONY: help install run test test-all bench bench-accuracy lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -28,13 +28,15 @@ test: $(STAMP) ## run the fast test suite
 test-all: $(STAMP) ## run every test, slow ones included
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-bench: $(STAMP) ## accuracy on real Fashion-MNIST (apt-get install dataset-fashion-mnist) and sweep memory; see benchmarks/RESULTS.md
-	$(BIN)/python benchmarks/sweep_memory.py 20
+bench: $(STAMP) ## speed and memory figures, medians of 3 runs, into benchmarks/RESULTS.md (about 15 min)
+	$(BIN)/python benchmarks/bench.py
+
+bench-accuracy: $(STAMP) ## accuracy presets on real Fashion-MNIST (apt-get install dataset-fashion-mnist; about 35 min)
 	$(BIN)/python benchmarks/fashion_accuracy.py
 
 lint: $(STAMP) ## check style with ruff
-	$(BIN)/ruff check mlexp tests
-	$(BIN)/ruff format --check mlexp tests
+	$(BIN)/ruff check mlexp tests benchmarks
+	$(BIN)/ruff format --check mlexp tests benchmarks
 
 clean: ## remove caches and every run under outputs/ (keeps .venv)
 	rm -rf .pytest_cache .ruff_cache build dist *.egg-info

@@ -46,8 +46,10 @@ def main(jobs: int) -> int:
         print(f"only {len(samples)} of {jobs} jobs finished")
         return 1
     growth = samples[-1] - samples[1]
-    print(f"\nGrowth from job 2 to job {jobs}: {growth:+.0f} MiB ({samples[-1] / samples[1]:.3f}x); "
-          f"per job {growth / max(jobs - 2, 1):+.1f} MiB.")
+    print(
+        f"\nGrowth from job 2 to job {jobs}: {growth:+.0f} MiB ({samples[-1] / samples[1]:.3f}x); "
+        f"per job {growth / max(jobs - 2, 1):+.1f} MiB."
+    )
     return code
 
 

@@ -54,6 +54,20 @@ def run_hydra(task: Callable, config_name: str, argv: list[str], prog: str) -> i
     return 0
 
 
+def compose_validated(overrides: list[str], config_name: str = "train"):
+    """The validated run config for these overrides, composed without Hydra's command line or run directory."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import CompactHydraException
+
+    from mlexp.config import validate
+
+    try:
+        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+            return validate(compose(config_name, overrides=list(overrides)))
+    except CompactHydraException as exc:
+        raise HydraUsageError(_describe(exc)) from None
+
+
 def _describe(exc: Exception) -> str:
     """Hydra's own message, plus the keys that were possible when a key was unknown."""
     message = str(exc).split("\nConfig search path:")[0].strip()

@@ -176,3 +176,33 @@ def test_every_epoch_runs_the_same_number_of_steps(mlexp, tmp_path, monkeypatch)
     [run] = run_dirs(tmp_path / "outputs")
     train_samples = 240 - 60 - 36  # synthetic 240, test 25%, validation 20% of the rest
     assert steps == [math.ceil(train_samples / 32)] * 4
+
+
+def test_fused_geometric_augmentation_matches_the_layers_one_after_another():
+    """Rotation, translation, shear and zoom resample once; the result is the chain of Keras' own warps."""
+    import tensorflow as tf
+
+    from mlexp.data.augment import BatchSeeds
+
+    cfg = OmegaConf.create(
+        {"name": "geo", "layers": [
+            {"layer": "RandomRotation", "factor": 0.05, "fill_mode": "nearest"},
+            {"layer": "RandomTranslation", "height_factor": 0.1, "width_factor": 0.1, "fill_mode": "nearest"},
+            {"layer": "RandomShear", "x_factor": 0.1, "y_factor": 0.1, "fill_mode": "nearest"},
+            {"layer": "RandomZoom", "height_factor": 0.1, "fill_mode": "nearest"},
+        ]}
+    )  # fmt: skip
+    augment = augmenter(cfg, seed=7)
+    yy, xx = np.mgrid[0:32, 0:32].astype(np.float32) / 31.0
+    images = tf.constant(np.stack([np.stack([yy, xx, yy * xx], axis=-1)] * 4))  # smooth: resampling error is small
+    epoch, batch = tf.constant(2, tf.int64), tf.constant(5, tf.int64)
+    fused = augment(images, epoch, batch).numpy()
+
+    seeds = BatchSeeds(tf.stack([tf.constant(7, tf.int64), epoch * (1 << 24) + batch]))
+    chained = images
+    for layer in augment.layers:
+        transformation = layer.get_random_transformation(chained, training=True, seed=seeds)
+        chained = layer.transform_images(chained, transformation, training=True)
+    centre = (slice(None), slice(10, 22), slice(10, 22))  # away from the borders, where the fills differ
+    assert not np.allclose(fused, images.numpy(), atol=0.02)
+    np.testing.assert_allclose(fused[centre], chained.numpy()[centre], atol=0.02)

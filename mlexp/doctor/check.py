@@ -8,17 +8,9 @@ from mlexp.errors import MlexpError
 
 
 def check(overrides: list[str]) -> int:
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import CompactHydraException
+    from mlexp.hydra_app import compose_validated
 
-    from mlexp.config import validate
-    from mlexp.hydra_app import HydraUsageError, _describe, config_dir
-
-    try:
-        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-            cfg = validate(compose("train", overrides=overrides))
-    except CompactHydraException as exc:
-        raise HydraUsageError(_describe(exc)) from None
+    cfg = compose_validated(overrides)
 
     from mlexp import data, models
     from mlexp.doctor import preflight

@@ -82,7 +82,9 @@ def _misclassified(folder, x, y_true, y_pred, class_names, limit: int = 25) -> P
         return None
     columns = 5
     rows = int(np.ceil(len(wrong) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(2 * columns, 2.2 * rows), constrained_layout=True, squeeze=False)
+    # A fixed layout: constrained_layout costs a second on 25 axes, more than the rest of the report.
+    fig, axes = plt.subplots(rows, columns, figsize=(2 * columns, 2.2 * rows), squeeze=False)
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1 - 0.45 / rows, wspace=0.1, hspace=0.45)
     for ax in axes.flat:
         ax.axis("off")
     for ax, i in zip(axes.flat, wrong, strict=False):

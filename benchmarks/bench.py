@@ -1,0 +1,255 @@
+"""`make bench`: mlexp's speed and memory figures, each the median of several runs, into RESULTS.md.
+
+Figures: CLI latency, overhead against a plain Keras script, augmentation against ImageDataGenerator,
+time to 0.90 test accuracy on Fashion-MNIST, and peak memory. Commands run in subprocesses from a
+scratch folder. Targets are reported, not enforced: a failed command makes the exit status non-zero.
+
+Usage: python benchmarks/bench.py [--repeats N] [--out FILE] [--only NAME,...] [--tiny --fashion-dir DIR]
+--tiny runs every figure once on tiny data (the test suite does, so the scripts cannot rot).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+FASHION_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz")
+FASHION_PLACES = (Path("/usr/share/datasets/fashion-mnist"), Path.home() / ".keras/datasets/fashion-mnist")
+
+
+class CommandFailed(Exception):
+    pass
+
+
+@dataclass
+class Proc:
+    wall: float
+    peak_rss_mib: float
+    out: str
+
+
+def run(command: list[str], cwd: Path, expect: int = 0) -> Proc:
+    """Run a command; its wall time and its own peak resident set size (wait4 rusage)."""
+    with tempfile.TemporaryFile("w+") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read()
+    if proc.returncode != expect:
+        raise CommandFailed(f"{' '.join(command)} exited {proc.returncode}:\n{text[-2000:]}")
+    return Proc(wall, usage.ru_maxrss / 1024, text)
+
+
+@dataclass
+class Figure:
+    """Repeated measurements of one quantity: reported as median (min-max)."""
+
+    values: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    def show(self, unit: str = "s", digits: int = 2) -> str:
+        if len(self.values) == 1:
+            return f"{self.values[0]:.{digits}f} {unit} (1 run)"
+        low, high = min(self.values), max(self.values)
+        return f"{self.median:.{digits}f} {unit} ({low:.{digits}f}-{high:.{digits}f}, n={len(self.values)})"
+
+
+def mlexp(*args: str) -> list[str]:
+    return [str(BIN / "mlexp"), *args]
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def cli_latency(ctx) -> list[str]:
+    commands = {
+        "`mlexp --help`": (mlexp("--help"), 0),
+        "`mlexp train --cfg job`": (mlexp("train", "--cfg", "job"), 0),
+        "`mlexp train optimizer.learning_rate=-1` (config error, exit 2)": (
+            mlexp("train", "optimizer.learning_rate=-1"),
+            2,
+        ),
+    }
+    lines = ["| command | wall | target < 1.0 s |", "| --- | --- | --- |"]
+    for label, (command, code) in commands.items():
+        fig = Figure([run(command, ctx.work, code).wall for _ in range(ctx.repeats)])
+        lines.append(f"| {label} | {fig.show()} | {verdict(fig.median < 1.0)} |")
+    return lines
+
+
+def overhead(ctx) -> list[str]:
+    """mlexp train against the plain Keras script, alternated so that load drifts hit both alike."""
+    epochs = 1 if ctx.tiny else 10
+    if ctx.fashion:
+        data = f"Fashion-MNIST ({ctx.fashion})"
+        ours = mlexp("train", "experiment=fashion_mlp_sigmoid", f"dataset.path={ctx.fashion}")
+        plain = [sys.executable, str(HERE / "plain_keras.py"), "fashion", str(ctx.fashion)]
+    else:
+        data = "digits (Fashion-MNIST is not installed)"
+        ours = mlexp("train", "dataset=digits", "model.hidden_units=[128]", "model.activation=sigmoid")
+        plain = [sys.executable, str(HERE / "plain_keras.py"), "digits"]
+    ours += [f"trainer.epochs={epochs}", "trainer.batch_size=64", "seed=0"]
+    plain += [f"--epochs={epochs}", "--batch-size=64", "--seed=0"]
+    mine, theirs = Figure(), Figure()
+    for i in range(ctx.repeats):
+        mine.values.append(run([*ours, f"hydra.run.dir=outputs/overhead/{i}"], ctx.work).wall)
+        theirs.values.append(run(plain, ctx.work).wall)
+    ratio = mine.median / theirs.median
+    return [
+        f"Data: {data}. Dense 128 sigmoid, {epochs} epochs, batch 64, seed 0, 20% validation. Whole processes",
+        "(imports, data, training, evaluation; mlexp also writes its run directory, report, figures and HParams).",
+        "",
+        "| command | wall |",
+        "| --- | --- |",
+        f"| `mlexp train {' '.join(ours[2:])}` | {mine.show()} |",
+        f"| `python benchmarks/plain_keras.py {' '.join(plain[2:])}` | {theirs.show()} |",
+        "",
+        f"Ratio of medians mlexp / plain Keras: **{ratio:.3f}** (target <= 1.05: {verdict(ratio <= 1.05)}; aim < 1.0).",
+    ]
+
+
+def augmentation(ctx) -> list[str]:
+    out = run(
+        [sys.executable, str(HERE / "augmentation.py"), str(ctx.repeats), "tiny" if ctx.tiny else "full"], ctx.work
+    )
+    return out.out.strip().splitlines()[-12:]
+
+
+def time_to_accuracy(ctx) -> list[str]:
+    if not ctx.fashion:
+        return ["Skipped: Fashion-MNIST is not installed (`apt-get install dataset-fashion-mnist`)."]
+    args = ["experiment=fashion_fast", f"dataset.path={ctx.fashion}", "trainer.verbose=0"]
+    if ctx.tiny:
+        args += ["trainer.epochs=1"]
+    walls, accuracies = Figure(), Figure()
+    for i in range(ctx.repeats):
+        proc = run(mlexp("train", *args, f"hydra.run.dir=outputs/tta/{i}"), ctx.work)
+        metrics = json.loads((ctx.work / f"outputs/tta/{i}/metrics.json").read_text())
+        walls.values.append(proc.wall)
+        accuracies.values.append(metrics["test_accuracy"])
+    reached = min(accuracies.values) >= 0.90
+    return [
+        "| command | wall (whole process) | test accuracy | epochs |",
+        "| --- | --- | --- | --- |",
+        f"| `mlexp train experiment=fashion_fast` | {walls.show()} | {accuracies.show('', 4)} "
+        f"| {metrics['epochs_run']} (last run) |",
+        "",
+        f"Target: test accuracy >= 0.90 ({verdict(reached)}) within 3 minutes ({verdict(walls.median <= 180)}).",
+    ]
+
+
+def memory(ctx) -> list[str]:
+    jobs = 2 if ctx.tiny else 20
+    default = Figure(
+        [run(mlexp("train", f"hydra.run.dir=outputs/mem/{i}"), ctx.work).peak_rss_mib for i in range(ctx.repeats)]
+    )
+    sweep_args = [
+        "-m",
+        f"seed=range(0,{jobs})",
+        "trainer.epochs=2",
+        "trainer.verbose=0",
+        "hydra.sweep.dir=outputs/sweep",
+    ]
+    sweep = run(mlexp("train", *sweep_args), ctx.work)
+    return [
+        "| command | peak RSS |",
+        "| --- | --- |",
+        f"| `mlexp train` (default run: digits, mlp, 20 epochs) | {default.show('MiB', 0)} |",
+        f"| `mlexp train {' '.join(sweep_args[:4])}` ({jobs} sequential jobs, one process) "
+        f"| {sweep.peak_rss_mib:.0f} MiB (1 run) |",
+        "",
+        "The sweep's per-job growth is TensorFlow's own (benchmarks/NOTES.md); the joblib launcher bounds it.",
+    ]
+
+
+FIGURES = {
+    "cli": ("CLI latency", cli_latency),
+    "overhead": ("Overhead against plain Keras", overhead),
+    "augmentation": ("Augmentation throughput", augmentation),
+    "time_to_accuracy": ("Time to 0.90 on Fashion-MNIST", time_to_accuracy),
+    "memory": ("Memory", memory),
+}
+
+
+@dataclass
+class Context:
+    work: Path
+    repeats: int
+    tiny: bool
+    fashion: Path | None
+
+
+def machine() -> list[str]:
+    import tensorflow as tf
+
+    from mlexp.tf_runtime import import_keras
+
+    keras = import_keras()
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())  # fmt: skip
+    mem = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line)
+    return [
+        f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
+        f"- machine: {os.cpu_count()} CPUs ({cpu}), {mem / 2**20:.0f} GiB, {platform.platform()}",
+        f"- versions: Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}",
+    ]
+
+
+def find_fashion() -> Path | None:
+    return next((p for p in FASHION_PLACES if all((p / f).is_file() for f in FASHION_FILES)), None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--only", default=",".join(FIGURES), help=f"comma-separated, of {', '.join(FIGURES)}")
+    parser.add_argument("--tiny", action="store_true", help="one run of each figure on tiny data")
+    parser.add_argument("--fashion-dir", type=Path, help="Fashion-MNIST .gz folder (default: the installed copy)")
+    args = parser.parse_args(argv)
+    unknown = set(args.only.split(",")) - set(FIGURES)
+    if unknown:
+        parser.error(f"--only: unknown figure(s) {sorted(unknown)}; expected some of {', '.join(FIGURES)}")
+    fashion = args.fashion_dir or find_fashion()
+    ctx = Context(Path(tempfile.mkdtemp(prefix="mlexp-bench-")), 1 if args.tiny else args.repeats, args.tiny, fashion)
+    mode = "tiny mode (one run each, tiny data): not a measurement" if args.tiny else f"median of {ctx.repeats} runs"
+    lines = ["# Benchmark results", "", f"Written by `make bench` (`python benchmarks/bench.py`), {mode}.", ""]
+    lines += [*machine(), "", "Hand-written history (accuracy runs, memory analysis): benchmarks/NOTES.md.", ""]
+    failed = 0
+    for key in args.only.split(","):
+        title, figure = FIGURES[key]
+        print(f"[bench] {title} ...", flush=True)
+        start = time.perf_counter()
+        try:
+            body = figure(ctx)
+        except CommandFailed as exc:
+            failed += 1
+            body = ["FAILED:", "", "```", str(exc), "```"]
+        lines += [f"## {title}", "", *body, "", f"_({time.perf_counter() - start:.0f} s)_", ""]
+        print("\n".join(body), flush=True)
+    args.out.write_text("\n".join(lines))
+    print(f"[bench] wrote {args.out}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,69 @@
+"""The hand-written notebook baseline for the overhead benchmark: plain Keras, no mlexp.
+
+Flatten, Dense(128, sigmoid), softmax; Adam, sparse categorical cross-entropy, `fit` on NumPy arrays
+with validation_split=0.2, then `evaluate` on the test split: what the exercise sheet's cells do.
+Usage: python benchmarks/plain_keras.py fashion DATA_DIR | digits  [--epochs N] [--batch-size N] [--seed N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+
+def idx(path: Path) -> np.ndarray:
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    dims = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+def load(name: str, data_dir: str | None):
+    if name == "fashion":
+        d = Path(data_dir)
+        x_train, y_train = idx(d / "train-images-idx3-ubyte.gz"), idx(d / "train-labels-idx1-ubyte.gz")
+        x_test, y_test = idx(d / "t10k-images-idx3-ubyte.gz"), idx(d / "t10k-labels-idx1-ubyte.gz")
+        return (x_train / 255.0, y_train), (x_test / 255.0, y_test)
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    x_train, x_test, y_train, y_test = train_test_split(
+        digits.images / 16.0, digits.target, test_size=0.2, stratify=digits.target, random_state=0
+    )
+    return (x_train, y_train), (x_test, y_test)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("dataset", choices=["fashion", "digits"])
+    parser.add_argument("data_dir", nargs="?")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    import keras
+
+    keras.utils.set_random_seed(args.seed)
+    (x_train, y_train), (x_test, y_test) = load(args.dataset, args.data_dir)
+    model = keras.Sequential(
+        [
+            keras.Input(x_train.shape[1:]),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="sigmoid"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, validation_split=0.2, verbose=2)
+    loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
+    print(f"test accuracy {accuracy:.4f}")
+
+
+if __name__ == "__main__":
+    main()
