@@ -66,10 +66,11 @@ class Figure:
         return statistics.median(self.values)
 
     def show(self, unit: str = "s", digits: int = 2) -> str:
+        unit = f" {unit}" if unit else ""
         if len(self.values) == 1:
-            return f"{self.values[0]:.{digits}f} {unit} (1 run)"
+            return f"{self.values[0]:.{digits}f}{unit} (1 run)"
         low, high = min(self.values), max(self.values)
-        return f"{self.median:.{digits}f} {unit} ({low:.{digits}f}-{high:.{digits}f}, n={len(self.values)})"
+        return f"{self.median:.{digits}f}{unit} ({low:.{digits}f}-{high:.{digits}f}, n={len(self.values)})"
 
 
 def mlexp(*args: str) -> list[str]:

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from mlexp import __version__
 from mlexp.errors import MlexpError, closest, report
@@ -40,6 +41,13 @@ def _train(argv: list[str]) -> int:
         )
         return 1
     return code
+
+
+def _tune(argv: list[str]) -> int:
+    from mlexp.hydra_app import run_hydra
+    from mlexp.tuning.task import tune_task
+
+    return run_hydra(tune_task, "tune", argv, prog="mlexp tune")
 
 
 def _compare(argv: list[str]) -> int:
@@ -81,7 +89,10 @@ def _rerun(argv: list[str]) -> int:
         description="Run a past experiment again from its resolved_config.yaml into a new run directory, "
         "then check that history and metrics match the original (exit 1 if not).",
     )
-    parser.add_argument("run_dir", help="a run directory (it may have been copied from elsewhere)")
+    parser.add_argument(
+        "run_dir", type=Path, help="a run directory (it may have been copied from elsewhere), or a config file "
+        "such as a tuning session's best_config.yaml (then there is nothing to verify against)",
+    )  # fmt: skip
     parser.add_argument("overrides", nargs="*", help="key=value changes to the saved config")
     parser.add_argument("--no-verify", action="store_true", help="skip the comparison with the original")
     args = parser.parse_args(argv)
@@ -183,6 +194,7 @@ def _export(argv: list[str]) -> int:
 
 VERBS: dict[str, Verb] = {
     "train": Verb("compose, validate, train, evaluate and save a run (Hydra overrides, -m, --cfg)", _train),
+    "tune": Verb("search hyper-parameters with keras-tuner over a conf/search_space/ space; trials are runs", _tune),
     "compare": Verb("compare run or sweep directories: summary.csv, comparison.md, plots", _compare),
     "check": Verb("validate a config, build the model and run the pre-flight checks, without training", _check),
     "report": Verb("regenerate a finished run's diagnosis, debug figures and report.md", _report),

@@ -23,10 +23,12 @@ FINISHED = ("completed", "diverged")
 
 
 def load_config(run_dir: Path, overrides: list[str] = ()) -> DictConfig:
-    """The run's resolved_config.yaml (YAML only; nothing is unpickled), with key=value overrides, validated."""
-    path = run_dir / runs.CONFIG
+    """The run's resolved_config.yaml (YAML only; nothing is unpickled), with key=value overrides, validated.
+
+    `run_dir` may also be a config file itself (a tuning session's best_config.yaml)."""
+    path = run_dir if run_dir.is_file() else run_dir / runs.CONFIG
     if not path.is_file():
-        raise MlexpError(f"{run_dir} is not a run directory: no {runs.CONFIG}")
+        raise MlexpError(f"{run_dir} is not a run directory (no {runs.CONFIG}) nor a config file")
     try:
         cfg = OmegaConf.create(yaml.safe_load(path.read_text()))
     except yaml.YAMLError as exc:
@@ -50,6 +52,11 @@ def rerun(run_dir: Path, overrides: list[str], verify: bool = True) -> int:
 
     run_dir = Path(run_dir)
     cfg = load_config(run_dir, overrides)
+    if run_dir.is_file():  # a bare config: a new run, with no original to compare with
+        new_dir = Path("outputs/reruns") / f"{datetime.now():%Y-%m-%d_%H-%M-%S.%f}_{run_dir.stem}"
+        train(cfg, new_dir, command=["mlexp", "rerun", str(run_dir), *overrides], overrides=list(overrides))
+        print(f"Rerun directory: {new_dir}\n{run_dir} is a config, not a run: nothing to verify against.")
+        return 0
     original = runs.RunDir(run_dir)
     changed = differing_versions(original.read_json(runs.MANIFEST))
     if changed:

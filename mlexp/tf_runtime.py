@@ -35,4 +35,7 @@ def import_keras():
     kept = [line for line in text.splitlines() if line.strip() and not any(b in line for b in _BANNER)]
     if kept:
         print("\n".join(kept), file=sys.stderr)
+    # Every sweep job and tuning trial builds a new model, so its predict function is traced anew:
+    # expected, and TensorFlow's advice about retracing loops does not apply.
+    tensorflow.get_logger().addFilter(lambda record: "triggered tf.function retracing" not in record.getMessage())
     return keras

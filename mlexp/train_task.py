@@ -59,6 +59,7 @@ def _train(cfg: DictConfig, run_dir: Path, single_run: bool) -> float | None:
     from hydra.core.hydra_config import HydraConfig
 
     try:
+        _check_search(cfg, HydraConfig.get().runtime.choices)
         run_cfg = validate(cfg)
     except ConfigError:
         if single_run:
@@ -76,8 +77,21 @@ def _train(cfg: DictConfig, run_dir: Path, single_run: bool) -> float | None:
     done = RunDir(run_dir).read_json(METRICS) if resuming() else {}
     if done.get("status") in FINISHED:
         log.info("Job %s already %s; skipped", run_dir.name, done["status"])
-        return done.get("best_val_accuracy")
+        return done.get(f"best_{_objective(cfg)}")
     metrics = train(run_cfg, run_dir, command=command, overrides=overrides, resume=resuming())
     log.info("Run directory: %s", run_dir)
     log.info("Test accuracy: %.4f (test loss %.4f)", metrics["test_accuracy"], metrics["test_loss"])
-    return metrics.get("best_val_accuracy")
+    return metrics.get(f"best_{_objective(cfg)}")
+
+
+def _check_search(cfg: DictConfig, choices) -> None:
+    if cfg.get("search_space") and choices.get("hparams_search") in (None, "null"):
+        raise ConfigError(
+            "search_space", cfg.search_space.name,
+            "no search space for a single run: add -m hparams_search=optuna, or run mlexp tune search_space=NAME",
+        )  # fmt: skip
+
+
+def _objective(cfg: DictConfig) -> str:
+    """What a sweeper optimizes: the search space's validation metric (val_accuracy without one)."""
+    return cfg.search_space.objective if cfg.get("search_space") else "val_accuracy"

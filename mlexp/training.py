@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mlexp import manifest, runs
+from mlexp import manifest, mlflow_logger, runs
 from mlexp.errors import MlexpError, RunFailed, StopRequested
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,8 @@ def train(
     start = time.perf_counter()
     elapsed = lambda: round(time.perf_counter() - start, 3)  # noqa: E731
     try:
-        metrics = _train(cfg, run, start, resume)
+        with mlflow_logger.tracker(cfg, run) as logger:
+            metrics = _train(cfg, run, start, resume, logger)
     except MlexpError as exc:  # bad input found while building (a layer name, data): keep its message and code
         run.write_failure(exc, "failed", wall_seconds=elapsed())
         raise
@@ -59,7 +60,7 @@ def train(
     return metrics
 
 
-def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
+def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger) -> dict[str, Any]:
     from mlexp.tf_runtime import import_keras
 
     keras = import_keras()
@@ -95,7 +96,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
     augment = augmenter(cfg.augmentation, cfg.seed)
     train_ds = training_dataset(splits.x_train, splits.y_train, cfg.trainer.batch_size, augment=augment, order=order)
     eval_batch = eval_batch_size(cfg.trainer)
-    val_ds = evaluation_dataset(splits.x_val, splits.y_val, eval_batch)
+    val_ds = evaluation_dataset(splits.x_val, splits.y_val, eval_batch) if len(splits.x_val) else None
     test_ds = evaluation_dataset(splits.x_test, splits.y_test, eval_batch)
 
     stop = callbacks.GracefulStop()
@@ -104,6 +105,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
         callbacks.LearningRateLogger(),
         *callbacks.from_config(cfg.callbacks, run, cfg.optimizer.learning_rate, cfg.trainer.epochs),
         history,
+        *logger.callbacks(),
         callbacks.EpochBackup(run),
         stop,
     ]
@@ -124,7 +126,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
     finally:
         stop.restore()
     test = model.evaluate(test_ds, return_dict=True, verbose=0)
-    val_pred = predicted_classes(model.predict(val_ds, verbose=0), cfg.model.logits)
+    val_pred = predicted_classes(model.predict(val_ds, verbose=0), cfg.model.logits) if val_ds else splits.y_val
     test_pred = predicted_classes(model.predict(test_ds, verbose=0), cfg.model.logits)
 
     with runs.atomic_path(run.file(runs.MODEL)) as tmp:
@@ -132,11 +134,13 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool) -> dict[str, Any]:
     learning_curves(history.rows, run.file(runs.CURVES), title=f"{cfg.model.name} on {cfg.dataset.name}")
     metrics = summarize(history.rows, test, model.count_params(), time.perf_counter() - start)
     metrics["validation_source"] = splits.spec.validation_source
+    metrics["samples"] = dict(splits.spec.sizes)
     if splits.spec.validation_source == "test":
         metrics["validated_on_test"] = True  # model selection saw the test split: test metrics are optimistic
     run.write_metrics(metrics)
     write_run_report(run, cfg, history.rows, metrics, splits, val_pred, test_pred, checks)
     write_hparams(run, cfg, metrics)  # TensorBoard's HParams dashboard: one row per run
+    logger.finish(metrics)
     shutil.rmtree(run.file("backup"), ignore_errors=True)  # finished: nothing left to resume
     return metrics
 

@@ -26,7 +26,7 @@ def test_no_verb_prints_usage_and_fails(mlexp):
 def test_unknown_verb_suggests_the_closest(mlexp):
     result = mlexp("trian")
     assert result.code == 2
-    verbs = "train, compare, check, report, predict, export, rerun, resume"
+    verbs = "train, tune, compare, check, report, predict, export, rerun, resume"
     assert result.err == f"mlexp: unknown verb 'trian'; expected one of {verbs}. Did you mean 'train'?\n"
 
 
@@ -50,7 +50,10 @@ def test_train_help_shows_groups_options_and_examples(mlexp):
     assert result.code == 0
     assert "optimizer: adadelta, adagrad, adam, adamw, nadam, rmsprop, sgd" in result.out
     assert "model: cnn, cnn_bn, cnn_deep, mlp, sequential" in result.out
-    assert "experiment: cifar10_cnn_deep_aug, dense_base," in result.out
+    assert "experiment: cifar10_cnn_deep_aug, cifar10_tuner, dense_base," in result.out
+    assert (
+        "hparams_search: optuna" in result.out and "search_space: cifar_notebook, digits_small, mnist_lab" in result.out
+    )
     assert "sweep: base_vs_improved, cifar_augmentation," in result.out
     assert "regularizer: l1, l1_l2, l2, none" in result.out
     assert "callbacks: default, early_stopping" in result.out

@@ -82,7 +82,7 @@ CASES = [
     ),
     (
         "trainer.validation=holdout",
-        "Config error at trainer.validation: got 'holdout'; expected one of split, head, file, test.",
+        "Config error at trainer.validation: got 'holdout'; expected one of split, head, file, test, none.",
     ),
     (
         "model=cnn model.block_dropout=[0.1]",
@@ -122,7 +122,7 @@ CASES = [
     (
         "+seeed=3",
         "Config error at seeed: got 3; expected a key that the run config takes: augmentation, callbacks, "
-        "dataset, model, optimizer, regularizer, seed, trainer. Did you mean 'seed'?",
+        "dataset, logger, model, optimizer, regularizer, seed, trainer. Did you mean 'seed'?",
     ),
     (
         "~model.hidden_units",

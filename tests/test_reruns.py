@@ -61,7 +61,7 @@ def test_rerun_bad_input(mlexp, tmp_path):
     result = mlexp("rerun", str(tmp_path / "empty"))
     assert (result.code, result.err) == (
         1,
-        f"mlexp rerun: {tmp_path}/empty is not a run directory: no resolved_config.yaml\n",
+        f"mlexp rerun: {tmp_path}/empty is not a run directory (no resolved_config.yaml) nor a config file\n",
     )
     run = first_run(mlexp, tmp_path)
     group = mlexp("rerun", str(run), "optimizer=sgd")

@@ -23,6 +23,7 @@ METRIC_KEYS = {
     "status", "epochs_run", "wall_seconds", "param_count", "test_loss", "test_accuracy",
     "final_loss", "final_accuracy", "final_val_loss", "final_val_accuracy",
     "best_val_loss", "best_val_loss_epoch", "best_val_accuracy", "best_val_accuracy_epoch", "validation_source",
+    "samples",
 }  # fmt: skip
 
 
@@ -40,6 +41,7 @@ def test_smoke_run_writes_every_file(mlexp, tmp_path):
     assert set(metrics) == METRIC_KEYS
     assert metrics["status"] == "completed" and metrics["validation_source"] == "split"
     assert metrics["epochs_run"] == 3
+    assert metrics["samples"] == {"train": 144, "val": 36, "test": 60}  # 240 samples: 25% test, 20% of the rest
     assert metrics["param_count"] == 16 * 8 + 8 + 8 * 3 + 3  # 4x4x1 input, Dense(8), 3 classes
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
     assert 1 <= metrics["best_val_loss_epoch"] <= 3

@@ -137,6 +137,11 @@ AUGMENTATIONS: dict[str, dict[str, Rule]] = {
     name: dict(_AUGMENT) for name in ("none", "images", "images_brightness", "noise")
 }
 
+LOGGERS: dict[str, dict[str, Rule]] = {
+    "none": {},
+    "mlflow": {"tracking_uri": optional(string()), "experiment": string(), "log_artifacts": boolean()},
+}
+
 # Groups whose config is one component: `name:` plus arguments.
 COMPONENTS = {
     "dataset": DATASETS,
@@ -144,6 +149,7 @@ COMPONENTS = {
     "optimizer": OPTIMIZERS,
     "regularizer": REGULARIZERS,
     "augmentation": AUGMENTATIONS,
+    "logger": LOGGERS,
 }
 
 MONITORS = ("val_loss", "val_accuracy", "loss", "accuracy")
@@ -197,7 +203,7 @@ CALLBACKS: dict[str, dict[str, Rule]] = {
 TRAINER: dict[str, Rule] = {
     "epochs": integer(1),
     "batch_size": integer(1),
-    "validation": choice(("split", "head", "file", "test")),
+    "validation": choice(("split", "head", "file", "test", "none")),
     "validation_split": FRACTION_OPEN,
     "validation_size": optional(integer(1)),
     "shuffle": boolean(),
@@ -212,4 +218,5 @@ TRAINER: dict[str, Rule] = {
 }
 
 TOP_LEVEL = (*COMPONENTS, "callbacks", "trainer", "seed")
+SEARCH_KEYS = ("tuner", "search_space", "hparams_search")  # what a search adds; never part of a run config
 SEED = integer(0)

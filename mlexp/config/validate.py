@@ -14,7 +14,8 @@ from mlexp.errors import ConfigError, closest
 
 def validate(cfg: DictConfig) -> DictConfig:
     """Return the resolved, checked run config (read-only); raise ConfigError on the first problem."""
-    plain = _resolve(cfg)
+    plain = {k: v for k, v in _resolve(cfg).items() if k not in catalog.SEARCH_KEYS}
+    plain.setdefault("logger", {"name": "none"})  # run directories saved before the logger group existed
     _check_keys("", plain, {k: None for k in catalog.TOP_LEVEL}, "the run config")
     for key in catalog.TOP_LEVEL:
         if key not in plain:
@@ -22,7 +23,7 @@ def validate(cfg: DictConfig) -> DictConfig:
     for group, components in catalog.COMPONENTS.items():
         _check_component(group, plain[group], components)
     _check_callbacks(plain["callbacks"])
-    _check_section("trainer", plain["trainer"], catalog.TRAINER, "trainer")
+    check_section("trainer", plain["trainer"], catalog.TRAINER, "trainer")
     catalog.SEED.check("seed", plain["seed"])
     _check_combinations(plain)
     run_cfg = OmegaConf.create(plain)
@@ -54,7 +55,7 @@ def _check_keys(prefix: str, section: Any, allowed: dict, owner: str) -> None:
             )
 
 
-def _check_section(path: str, section: Any, rules: dict[str, Rule], owner: str) -> None:
+def check_section(path: str, section: Any, rules: dict[str, Rule], owner: str) -> None:
     _check_keys(f"{path}.", section, rules, owner)
     for key, value in section.items():
         rules[key].check(f"{path}.{key}", value)
@@ -70,7 +71,7 @@ def _check_component(group: str, section: Any, components: dict[str, dict[str, R
     for key in catalog.REQUIRED.get((group, name), ()):
         if key not in args:
             raise ConfigError(f"{group}.{key}", None, f"a value ({group} '{name}' needs it)")
-    _check_section(group, args, rules, f"{group} '{name}'")
+    check_section(group, args, rules, f"{group} '{name}'")
 
 
 def _check_callbacks(section: Any) -> None:
@@ -78,7 +79,7 @@ def _check_callbacks(section: Any) -> None:
         return
     _check_keys("callbacks.", section, catalog.CALLBACKS, "callbacks")
     for name, entry in section.items():
-        _check_section(f"callbacks.{name}", entry, catalog.CALLBACKS[name], f"callback '{name}'")
+        check_section(f"callbacks.{name}", entry, catalog.CALLBACKS[name], f"callback '{name}'")
 
 
 def _check_combinations(plain: dict[str, Any]) -> None:
@@ -86,6 +87,13 @@ def _check_combinations(plain: dict[str, Any]) -> None:
     trainer, model, dataset = plain["trainer"], plain["model"], plain["dataset"]
     if trainer["validation"] == "head" and trainer.get("validation_size") is None:
         raise ConfigError("trainer.validation_size", None, "an integer >= 1 with trainer.validation=head (e.g. 10000)")
+    if trainer["validation"] == "none":
+        for name, entry in (plain.get("callbacks") or {}).items():
+            if entry.get("enabled") and str(entry.get("monitor", "")).startswith("val_"):
+                raise ConfigError(
+                    f"callbacks.{name}.monitor", entry["monitor"],
+                    "a training metric (loss, accuracy) with trainer.validation=none, or the callback disabled",
+                )  # fmt: skip
     if trainer["jit_compile"] and trainer["run_eagerly"]:
         raise ConfigError(
             "trainer.jit_compile", True, "false with trainer.run_eagerly=true (eager steps are not compiled)"

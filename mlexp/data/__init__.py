@@ -73,6 +73,8 @@ def load(cfg_dataset, cfg_trainer) -> Splits:
 
 def _validation(raw: Raw, cfg_dataset, cfg_trainer):
     source = cfg_trainer.validation
+    if source == "none":  # all training data is trained on (tuner.retrain_best)
+        return raw.x_train, raw.y_train, raw.x_train[:0], raw.y_train[:0]
     if source == "split":
         (x, y), (xv, yv) = stratified_split(
             raw.x_train, raw.y_train, cfg_trainer.validation_split, cfg_dataset.split_seed

@@ -21,6 +21,8 @@ def diagnose(rows: list[dict], learning_rate: float, predicted: np.ndarray, labe
     loss = [r.get("loss", math.nan) for r in rows]
     if any(not math.isfinite(v) for v in loss) or (len(loss) > 2 and loss[-1] > 10 * loss[0]):
         return [_divergence(rows, loss, learning_rate)]
+    if not len(labels):  # trainer.validation=none: no validation data to judge by
+        return []
     findings = []
     for rule in (_not_learning, _collapsed):
         findings += rule(rows, predicted, labels, classes)
