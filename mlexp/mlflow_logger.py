@@ -4,6 +4,7 @@ FINISHED, FAILED or KILLED."""
 
 from __future__ import annotations
 
+import logging
 import math
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +13,10 @@ from typing import Any
 from mlexp import runs
 from mlexp.errors import MlexpError
 
-DEFAULT_STORE = Path("outputs/mlruns")
+# MLflow 3 refuses its old file store by default ("maintenance mode"): a local SQLite database and a
+# local artifact folder are the file-based default it recommends.
+DEFAULT_STORE = Path("outputs/mlflow.db")
+DEFAULT_ARTIFACTS = Path("outputs/mlartifacts")
 ARTIFACTS = (runs.MODEL, runs.CONFIG, runs.METRICS, runs.HISTORY, "report.md", "plots")
 
 
@@ -37,8 +41,16 @@ def tracker(cfg, run: runs.RunDir):
         raise MlexpError('logger=mlflow: MLflow is not installed; pip install "mlexp[mlflow]" or logger=none') from None
     from mlexp.tracking import hparams
 
-    uri = logger.get("tracking_uri") or DEFAULT_STORE.resolve().as_uri()
+    for name in ("alembic", "mlflow.store"):  # the database's creation and schema migrations, step by step
+        logging.getLogger(name).setLevel(logging.WARNING)
+    uri = logger.get("tracking_uri")
+    if not uri:
+        DEFAULT_STORE.parent.mkdir(parents=True, exist_ok=True)
+        uri = f"sqlite:///{DEFAULT_STORE.resolve()}"
     mlflow.set_tracking_uri(uri)
+    if mlflow.get_experiment_by_name(logger["experiment"]) is None:
+        location = None if logger.get("tracking_uri") else DEFAULT_ARTIFACTS.resolve().as_uri()
+        mlflow.create_experiment(logger["experiment"], artifact_location=location)
     mlflow.set_experiment(logger["experiment"])
     active = mlflow.start_run(run_name=run.path.name, tags={"mlexp.run_dir": str(run.path.resolve())})
     status = "FAILED"
