@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import shutil
@@ -83,12 +84,14 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger) -> dict[st
         run.file(runs.PREPROCESSING),
         {**spec.preprocessing, "input_shape": list(spec.input_shape), "class_names": spec.class_names},
     )
-    model = models.build(cfg, splits.spec)
-    checks = preflight(cfg, splits, model, run)
-    history = callbacks.HistoryWriter(run)
-    initial_epoch = 0
-    if resume:
-        model, initial_epoch, history.rows = _restore(run, keras, model)
+    strategy = distribution_strategy(cfg.trainer)
+    with strategy.scope() if strategy else contextlib.nullcontext():  # variables are created per replica
+        model = models.build(cfg, splits.spec)
+        checks = preflight(cfg, splits, model, run)
+        history = callbacks.HistoryWriter(run)
+        initial_epoch = 0
+        if resume:
+            model, initial_epoch, history.rows = _restore(run, keras, model)
     runs.write_text(run.file(runs.SUMMARY), model_summary(model))
     log.info("Model %r: %s parameters", model.name, f"{model.count_params():,}")
 
@@ -135,6 +138,8 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger) -> dict[st
     metrics = summarize(history.rows, test, model.count_params(), time.perf_counter() - start)
     metrics["validation_source"] = splits.spec.validation_source
     metrics["samples"] = dict(splits.spec.sizes)
+    if strategy:
+        metrics["distribution"] = {"strategy": cfg.trainer.distribution, "replicas": strategy.num_replicas_in_sync}
     if splits.spec.validation_source == "test":
         metrics["validated_on_test"] = True  # model selection saw the test split: test metrics are optimistic
     run.write_metrics(metrics)
@@ -143,6 +148,22 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger) -> dict[st
     logger.finish(metrics)
     shutil.rmtree(run.file("backup"), ignore_errors=True)  # finished: nothing left to resume
     return metrics
+
+
+def distribution_strategy(trainer):
+    """None, or a tf.distribute strategy. Keras 3 on TensorFlow: one-machine MirroredStrategy only."""
+    if trainer.distribution == "none":
+        return None
+    import tensorflow as tf
+
+    devices = list(trainer.devices) if trainer.devices else None
+    strategy = tf.distribute.MirroredStrategy(devices=devices)
+    log.info(
+        "MirroredStrategy over %d replica(s): %s",
+        strategy.num_replicas_in_sync,
+        ", ".join(strategy.extended.worker_devices),
+    )
+    return strategy
 
 
 def preflight(cfg, splits, model, run: runs.RunDir | None = None):

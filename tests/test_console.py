@@ -83,3 +83,31 @@ def test_sigkill_mid_training_then_resume_equals_an_uninterrupted_run(tmp_path):
     pd.testing.assert_frame_equal(full, killed)
     a, b = (json.loads((tmp_path / n / "metrics.json").read_text()) for n in ("full", "killed"))
     assert {k: v for k, v in a.items() if k != "wall_seconds"} == {k: v for k, v in b.items() if k != "wall_seconds"}
+
+
+MIRRORED = """
+import sys
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from mlexp.cli import main
+
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
+    args = ["train", *TINY, "trainer.distribution=mirrored", "trainer.devices=[/cpu:0,/cpu:1]"]
+    proc = subprocess.run(
+        [sys.executable, "-c", MIRRORED, *args, "hydra.run.dir=mirrored"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "MirroredStrategy over 2 replica(s): /job:localhost/replica:0/task:0/device:CPU:0, " in proc.stdout
+    metrics = read_metrics(tmp_path / "mirrored")
+    assert metrics["distribution"] == {"strategy": "mirrored", "replicas": 2}
+    assert metrics["status"] == "completed" and metrics["epochs_run"] == 2
+    single = mlexp(tmp_path, "train", *TINY, "hydra.run.dir=single")
+    assert single.returncode == 0, single.stderr
+    # the same global batch, gradients summed over the replicas: the same training, up to float rounding
+    assert metrics["final_loss"] == pytest.approx(read_metrics(tmp_path / "single")["final_loss"], rel=1e-3)

@@ -17,6 +17,7 @@ from mlexp.config.rules import (
     number_list,
     optional,
     string,
+    string_list,
 )  # fmt: skip
 
 ACTIVATIONS = (
@@ -213,6 +214,8 @@ TRAINER: dict[str, Rule] = {
     "eval_batch_size": optional(integer(1)),  # null: max(batch_size, 512)
     "jit_compile": boolean(),
     "steps_per_execution": integer(1),
+    "distribution": choice(("none", "mirrored")),
+    "devices": optional(string_list()),
     "overfit_check": boolean(),
     "verbose": choice((0, 1, 2, "auto")),
 }

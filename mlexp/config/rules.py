@@ -97,6 +97,12 @@ def string() -> Rule:
     return Rule("a non-empty string", lambda v: isinstance(v, str) and v != "")
 
 
+def string_list() -> Rule:
+    return Rule(
+        "a non-empty list of strings", lambda v: isinstance(v, list) and v and all(isinstance(s, str) for s in v)
+    )
+
+
 def number_list(lo=None, hi=None, *, hi_open=False) -> Rule:
     item = number(lo, hi, hi_open=hi_open)
 

@@ -94,6 +94,10 @@ def _check_combinations(plain: dict[str, Any]) -> None:
                     f"callbacks.{name}.monitor", entry["monitor"],
                     "a training metric (loss, accuracy) with trainer.validation=none, or the callback disabled",
                 )  # fmt: skip
+    if trainer["devices"] is not None and trainer["distribution"] == "none":
+        raise ConfigError(
+            "trainer.devices", trainer["devices"], "null, or a device list with trainer.distribution=mirrored"
+        )
     if trainer["jit_compile"] and trainer["run_eagerly"]:
         raise ConfigError(
             "trainer.jit_compile", True, "false with trainer.run_eagerly=true (eager steps are not compiled)"
