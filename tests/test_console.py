@@ -111,3 +111,38 @@ def test_mirrored_strategy_trains_on_two_logical_cpus(tmp_path):
     assert single.returncode == 0, single.stderr
     # the same global batch, gradients summed over the replicas: the same training, up to float rounding
     assert metrics["final_loss"] == pytest.approx(read_metrics(tmp_path / "single")["final_loss"], rel=1e-3)
+
+
+SWEEP = ["-m", "seed=0,1", *TINY]
+
+
+def _sweep_summary(tmp_path: Path, folder: str, *launcher: str) -> pd.DataFrame:
+    proc = mlexp(tmp_path, "train", *SWEEP, *launcher, f"hydra.sweep.dir={folder}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return pd.read_csv(tmp_path / folder / "summary.csv").sort_values("seed").reset_index(drop=True)
+
+
+def test_submitit_launcher_runs_sweep_jobs_as_submitit_jobs(tmp_path):
+    """SLURM's launcher, run locally: the same jobs, the same results, each a run directory."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    local = _sweep_summary(tmp_path, "basic")
+    submitit = _sweep_summary(tmp_path, "submitit", "hydra/launcher=submitit_local")
+    assert list(submitit["status"]) == ["completed", "completed"]
+    pd.testing.assert_series_equal(submitit["final_val_loss"], local["final_val_loss"], rtol=1e-6)
+    assert list((tmp_path / "submitit" / ".submitit").iterdir())  # submitit's own job folders
+
+
+def test_slurm_preset_composes_for_the_submitit_launcher(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    proc = mlexp(tmp_path, "train", "hydra/launcher=slurm", "hydra.launcher.partition=gpu", "--cfg", "hydra")
+    assert proc.returncode == 0, proc.stderr
+    assert "_target_: hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher" in proc.stdout
+    assert "partition: gpu" in proc.stdout and "array_parallelism: 16" in proc.stdout
+
+
+def test_ray_launcher_runs_a_sweep_on_a_local_ray_cluster(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason='optional: pip install "mlexp[ray]"')
+    local = _sweep_summary(tmp_path, "basic")
+    ray = _sweep_summary(tmp_path, "ray", "hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2")
+    assert list(ray["status"]) == ["completed", "completed"]
+    pd.testing.assert_series_equal(ray["final_val_loss"], local["final_val_loss"], rtol=1e-6)
