@@ -40,7 +40,7 @@ def tune(cfg: DictConfig, session: Path, command: list[str], overrides: list[str
 
     base = validate(cfg)  # the run config: the search's own keys are left out
     space = space_module.parse(cfg.search_space, base)
-    settings = check_tuner(cfg.tuner, space, base)
+    settings = check_tuner(cfg.tuner, space)
     session.mkdir(parents=True, exist_ok=True)
     search = _make_search(settings, space, base, session, command, overrides)
     done_before = sum(t.status == "COMPLETED" for t in search.oracle.trials.values())
@@ -49,7 +49,7 @@ def tune(cfg: DictConfig, session: Path, command: list[str], overrides: list[str
     try:
         search.search()
     except RuntimeError as exc:  # keras-tuner's limit on consecutive failed trials
-        if "consecutive failures" not in str(exc) and "failed" not in str(exc).lower():
+        if "consecutive failures" not in str(exc):
             raise
         log.error("The search stopped: %s", str(exc).splitlines()[0])
     return write_results(search, settings, space, session)
@@ -123,8 +123,7 @@ def run_trial(search, trial) -> dict[str, float]:
     from mlexp.training import train
 
     hp = trial.hyperparameters
-    names = [n for p in search.space.params for n in (p.names() if hasattr(p, "names") else [p.name])]
-    values = search.space.config_values({n: hp.get(n) for n in names if hp.is_active(n)})
+    values = search.space.values_of(hp)
     if HYPERBAND_EPOCHS in hp.values:  # Hyperband's budget for this bracket
         values["trainer.epochs"] = int(hp.values[HYPERBAND_EPOCHS])
     overrides = [f"{key}={_override(value)}" for key, value in values.items()]
@@ -174,8 +173,7 @@ def trials_table(search, space: SearchSpace, session: Path) -> pd.DataFrame:
     rows = []
     for trial_id, trial in sorted(search.oracle.trials.items()):
         hp = trial.hyperparameters
-        names = [n for p in space.params for n in (p.names() if hasattr(p, "names") else [p.name])]
-        values = space.config_values({n: hp.get(n) for n in names if hp.is_active(n)})
+        values = space.values_of(hp)
         folder = trial_dir(session, trial_id)
         metrics = runs.RunDir(folder).read_json(runs.METRICS)
         rows.append({

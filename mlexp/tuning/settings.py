@@ -38,7 +38,7 @@ class TunerSettings:
     factor: int = 3
 
 
-def check_tuner(node: DictConfig, space, base: DictConfig) -> TunerSettings:
+def check_tuner(node: DictConfig, space) -> TunerSettings:
     plain = OmegaConf.to_container(node, resolve=True)
     name = plain.get("name")
     if name not in RULES:

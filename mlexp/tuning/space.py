@@ -117,6 +117,11 @@ class SearchSpace:
         for param in self.params:
             param.declare(hp)
 
+    def values_of(self, hp) -> dict[str, Any]:
+        """Dotted config key -> value for a keras-tuner HyperParameters (inactive list positions left out)."""
+        names = [n for p in self.params for n in (p.names() if isinstance(p, ListParam) else [p.name])]
+        return self.config_values({n: hp.get(n) for n in names if hp.is_active(n)})
+
     def config_values(self, values: dict[str, Any]) -> dict[str, Any]:
         """Dotted config key -> value for one trial, lists assembled from their positions."""
         return {
