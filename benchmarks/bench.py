@@ -132,7 +132,7 @@ def augmentation(ctx) -> list[str]:
     out = run(
         [sys.executable, str(HERE / "augmentation.py"), str(ctx.repeats), "tiny" if ctx.tiny else "full"], ctx.work
     )
-    return out.out.strip().splitlines()[-12:]
+    return out.out.split("RESULTS\n", 1)[1].strip().splitlines()
 
 
 def time_to_accuracy(ctx) -> list[str]:

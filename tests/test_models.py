@@ -179,7 +179,7 @@ def test_every_epoch_runs_the_same_number_of_steps(mlexp, tmp_path, monkeypatch)
 
 
 def test_fused_geometric_augmentation_matches_the_layers_one_after_another():
-    """Rotation, translation, shear and zoom resample once; the result is the chain of Keras' own warps."""
+    """Rotation, translation, shear, zoom and flips resample once; the result is the chain of Keras' own layers."""
     import tensorflow as tf
 
     from mlexp.data.augment import BatchSeeds
@@ -187,14 +187,16 @@ def test_fused_geometric_augmentation_matches_the_layers_one_after_another():
     cfg = OmegaConf.create(
         {"name": "geo", "layers": [
             {"layer": "RandomRotation", "factor": 0.05, "fill_mode": "nearest"},
+            {"layer": "RandomFlip", "mode": "horizontal"},
             {"layer": "RandomTranslation", "height_factor": 0.1, "width_factor": 0.1, "fill_mode": "nearest"},
             {"layer": "RandomShear", "x_factor": 0.1, "y_factor": 0.1, "fill_mode": "nearest"},
             {"layer": "RandomZoom", "height_factor": 0.1, "fill_mode": "nearest"},
+            {"layer": "RandomFlip", "mode": "horizontal_and_vertical"},
         ]}
     )  # fmt: skip
     augment = augmenter(cfg, seed=7)
     yy, xx = np.mgrid[0:32, 0:32].astype(np.float32) / 31.0
-    images = tf.constant(np.stack([np.stack([yy, xx, yy * xx], axis=-1)] * 4))  # smooth: resampling error is small
+    images = tf.constant(np.stack([np.stack([yy, xx, yy * xx], axis=-1)] * 8))  # smooth: resampling error is small
     epoch, batch = tf.constant(2, tf.int64), tf.constant(5, tf.int64)
     fused = augment(images, epoch, batch).numpy()
 

@@ -81,7 +81,9 @@ def test_sigterm_stops_after_the_batch_and_resume_matches_an_uninterrupted_run(m
 
     from mlexp import callbacks
 
-    args = ["trainer.epochs=4", "trainer.deterministic=true", "trainer.batch_size=16"]
+    # augmented: the draws are a function of (seed, epoch, batch), so they carry over the resume too
+    args = ["trainer.epochs=4", "trainer.deterministic=true", "trainer.batch_size=16", "augmentation=images",
+            "dataset.image_size=8"]  # fmt: skip
     full = first_run(mlexp, tmp_path, *args, name="full")
 
     class TerminateAfterEpoch2(keras.callbacks.Callback):
