@@ -108,7 +108,7 @@ CASES = [
         "augmentation=images augmentation.layers.0.layer=RandomSpin",
         "Config error at augmentation.layers[0].layer: got 'RandomSpin'; expected one of RandomRotation, "
         "RandomTranslation, RandomShear, RandomZoom, RandomFlip, RandomBrightness, RandomContrast, RandomCrop, "
-        "GaussianNoise. Did you mean 'RandomFlip'?",
+        "RandomErasing, GaussianNoise. Did you mean 'RandomFlip'?",
     ),
     (
         "model=sequential model.layers=[{units:3}]",

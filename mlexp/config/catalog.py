@@ -31,7 +31,7 @@ INITIALIZERS = (
 )  # fmt: skip
 AUGMENTATION_LAYERS = (
     "RandomRotation", "RandomTranslation", "RandomShear", "RandomZoom", "RandomFlip", "RandomBrightness",
-    "RandomContrast", "RandomCrop", "GaussianNoise",
+    "RandomContrast", "RandomCrop", "RandomErasing", "GaussianNoise",
 )  # fmt: skip
 
 POSITIVE = number(0, lo_open=True)
@@ -135,7 +135,7 @@ REGULARIZERS: dict[str, dict[str, Rule]] = {
 # Keras preprocessing layers, applied in order to training batches only.
 _AUGMENT = {"layers": layer_list(AUGMENTATION_LAYERS, min_len=0)}
 AUGMENTATIONS: dict[str, dict[str, Rule]] = {
-    name: dict(_AUGMENT) for name in ("none", "images", "images_brightness", "noise")
+    name: dict(_AUGMENT) for name in ("none", "images", "images_brightness", "noise", "erasing")
 }
 
 LOGGERS: dict[str, dict[str, Rule]] = {
