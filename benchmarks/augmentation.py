@@ -4,13 +4,13 @@ CIFAR-sized synthetic images (32x32x3; content does not matter for throughput), 
 augmentation (mlexp: augmentation=images; ImageDataGenerator: rotation_range=20, shifts 0.2,
 shear_range=0.2, zoom_range=0.2, horizontal_flip, fill_mode nearest), and two models built by mlexp's
 builder for all three inputs:
-- input-bound: a linear classifier (model=sequential with only Flatten before the head), whose step costs almost nothing, as
-  when an accelerator trains and the CPU only feeds it (the notebook's setting: ImageDataGenerator
-  starving the model); this measures how fast each pipeline feeds training;
+- input-bound: a linear classifier (model=sequential, only Flatten before the head), whose step costs
+  almost nothing, as when an accelerator trains and the CPU only feeds it (the notebook's setting:
+  ImageDataGenerator starving the model); this measures how fast each pipeline feeds training;
 - model-bound: the MNIST lab's CNN (model=cnn), which on a 2-core CPU shares the cores with the input.
 Training images per second: the median of epochs 2-4 of one fit (epoch 1 traces and compiles the
 step); the input alone is one epoch of batches drawn without a model.
-Usage: python benchmarks/augmentation.py REPEATS tiny|full; prints a Markdown table (the last lines).
+Usage: python benchmarks/augmentation.py REPEATS tiny|full; prints a Markdown table after a RESULTS line.
 """
 
 from __future__ import annotations
@@ -130,7 +130,8 @@ def main(repeats: int, size: str) -> None:
     print(f"- Augmentation on vs off in mlexp with the lab CNN: **{shared_cost:.2f}x** slower (target <= 1.3x: "
           f"{verdict(shared_cost <= 1.3)}).")  # fmt: skip
     print(f"- With the lab CNN on these 2 shared cores, training is model-bound: mlexp vs ImageDataGenerator "
-          f"{shared:.2f}x. With the linear model the augmentation is the whole step: on vs off {feed_cost:.2f}x.")  # fmt: skip
+          f"{shared:.2f}x. With the linear model the augmentation is the whole step: "
+          f"on vs off {feed_cost:.2f}x.")  # fmt: skip
 
 
 if __name__ == "__main__":
