@@ -7,7 +7,8 @@ the same seed gives different images. Here every batch gets its own stateless se
 Consecutive geometric layers (rotation, translation, shear, zoom, and flips between or next to them) are
 fused into one affine warp, as ImageDataGenerator does: each layer's own transform is recorded, the
 matrices are multiplied, and the images are resampled once instead of once per layer (about 3x faster,
-and one fill instead of four). A flip maps pixels onto pixels, so fusing it changes no value.
+and one fill instead of four). A flip maps pixels onto pixels, so fusing it changes values only by
+floating-point rounding of the sampling coordinates.
 """
 
 from __future__ import annotations
