@@ -208,3 +208,24 @@ def test_fused_geometric_augmentation_matches_the_layers_one_after_another():
     centre = (slice(None), slice(10, 22), slice(10, 22))  # away from the borders, where the fills differ
     assert not np.allclose(fused, images.numpy(), atol=0.02)
     np.testing.assert_allclose(fused[centre], chained.numpy()[centre], atol=0.02)
+
+
+@pytest.mark.parametrize("fill_mode", ["nearest", "constant"])
+def test_compiled_warp_equals_keras_affine_transform(fill_mode):
+    """The XLA warp that runs fused augmentation resamples as Keras' (TensorFlow's kernel) does, borders included."""
+    import keras
+    import tensorflow as tf
+
+    from mlexp.data.warp import affine_warp
+
+    rng = np.random.default_rng(0)
+    images = rng.random((6, 9, 13, 3), dtype=np.float32)  # not square, so swapped axes would show
+    a = rng.uniform(-0.4, 0.4, (6, 6)).astype(np.float32)
+    zeros = np.zeros(6, np.float32)
+    transform = np.stack([1 + a[:, 0], a[:, 1], 4 * a[:, 2], a[:, 3], 1 + a[:, 4], 4 * a[:, 5], zeros, zeros], 1)
+    expected = keras.ops.image.affine_transform(
+        images, transform, interpolation="bilinear", fill_mode=fill_mode, fill_value=0.25
+    )
+    warped = affine_warp(tf.constant(images), tf.constant(transform), fill_mode, 0.25).numpy()
+    assert not np.allclose(warped, images, atol=0.05)
+    np.testing.assert_allclose(warped, np.asarray(expected), atol=1e-5)
