@@ -9,7 +9,10 @@ builder for all three inputs:
   ImageDataGenerator starving the model); this measures how fast each pipeline feeds training;
 - model-bound: the MNIST lab's CNN (model=cnn), which on a 2-core CPU shares the cores with the input.
 Training images per second: the median of epochs 2-4 of one fit (epoch 1 traces and compiles the
-step); the input alone is one epoch of batches drawn without a model.
+step); the input alone is one epoch of batches drawn without a model. CPU time per image (the process's,
+all threads) is also shown: on these shared cores a CNN fit runs at one of two speeds, the slower one
+with the cores partly idle (benchmarks/NOTES.md), while its CPU time per image stays the same, so the
+CPU ratio shows what augmentation costs when the wall ratio is caught between the two.
 Usage: python benchmarks/augmentation.py REPEATS tiny|full; prints a Markdown table after a RESULTS line.
 """
 
@@ -67,21 +70,22 @@ def main(repeats: int, size: str) -> None:
 
     class EpochTimes(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            self.times = []
+            self.times, self.cpu = [], []
 
         def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
+            self.start, self.cpu_start = time.perf_counter(), time.process_time()
 
         def on_epoch_end(self, epoch, logs=None):
             self.times.append(time.perf_counter() - self.start)
+            self.cpu.append(time.process_time() - self.cpu_start)
 
-    def images_per_second(model_cfg, make_input) -> float:
-        """The median epoch after the first (which traces and compiles the step)."""
+    def images_per_second(model_cfg, make_input) -> tuple[float, float]:
+        """Images per second and CPU microseconds per image, the median epochs after the first (which traces)."""
         keras.utils.set_random_seed(0)
         model = models.build(model_cfg, spec)
         timer = EpochTimes()
         model.fit(make_input(), epochs=epochs, verbose=0, shuffle=False, callbacks=[timer])
-        return n / statistics.median(timer.times[1:])
+        return n / statistics.median(timer.times[1:]), 1e6 * statistics.median(timer.cpu[1:]) / n
 
     def input_only(make_input) -> float:
         data = make_input()
@@ -93,16 +97,21 @@ def main(repeats: int, size: str) -> None:
         return (n // batch) * batch / (time.perf_counter() - start)
 
     rates = {(model, name): [] for model in models_by_name for name in inputs}
+    cpu = {(model, name): [] for model in models_by_name for name in inputs}
     alone: dict[str, list[float]] = {name: [] for name in inputs}
     for _ in range(repeats):  # alternated, so that load drifts hit every input alike
         for name, make_input in inputs.items():
             alone[name].append(input_only(make_input))
             for model, model_cfg in models_by_name.items():
-                rates[model, name].append(images_per_second(model_cfg, make_input))
+                rate, cpu_per_image = images_per_second(model_cfg, make_input)
+                rates[model, name].append(rate)
+                cpu[model, name].append(cpu_per_image)
     median = {key: statistics.median(values) for key, values in rates.items()}
     aug_alone, _, idg_alone = (statistics.median(values) for values in alone.values())
 
     def cell(values):
+        if not values:
+            return ""
         if len(values) == 1:
             return f"{values[0]:.0f} (1 run)"
         return f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f}, n={len(values)})"
@@ -118,17 +127,18 @@ def main(repeats: int, size: str) -> None:
     print("RESULTS")
     print(f"{n} images 32x32x3, batch {batch}, 10 classes; median epoch of 2-{epochs}.")
     print("")
-    print("| model | input | training images/s |")
-    print("| --- | --- | --- |")
+    print("| model | input | training images/s | CPU µs per image |")
+    print("| --- | --- | --- | --- |")
     for (model, name), values in rates.items():
-        print(f"| {model} | {name} | {cell(values)} |")
+        print(f"| {model} | {name} | {cell(values)} | {cell(cpu[model, name])} |")
     for name, values in alone.items():
-        print(f"| no model (input alone) | {name} | {cell(values)} |")
+        print(f"| no model (input alone) | {name} | {cell(values)} | |")
     print("")
     print(f"- Feeding training (input-bound): mlexp augmentation vs ImageDataGenerator **{feed:.2f}x** the "
           f"images/s (target >= 2x: {verdict(feed >= 2)}); input alone {aug_alone / idg_alone:.2f}x.")  # fmt: skip
+    cnn_cpu = [statistics.median(cpu["lab CNN (model-bound)", name]) for name in list(inputs)[:2]]
     print(f"- Augmentation on vs off in mlexp with the lab CNN: **{shared_cost:.2f}x** slower (target <= 1.3x: "
-          f"{verdict(shared_cost <= 1.3)}).")  # fmt: skip
+          f"{verdict(shared_cost <= 1.3)}); CPU time per image {cnn_cpu[0] / cnn_cpu[1]:.2f}x.")  # fmt: skip
     print(f"- With the lab CNN on these 2 shared cores, training is model-bound: mlexp vs ImageDataGenerator "
           f"{shared:.2f}x. With the linear model the augmentation is the whole step: "
           f"on vs off {feed_cost:.2f}x.")  # fmt: skip

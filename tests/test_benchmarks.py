@@ -32,10 +32,13 @@ def test_bench_tiny_mode_writes_every_figure(tmp_path):
     assert "FAILED" not in text
     assert re.search(r"\| `mlexp --help` \| 0\.\d\d s \(1 run\) \| met \|", text)
     assert re.search(r"Ratio of medians mlexp / plain Keras: \*\*\d+\.\d{3}\*\*", text)
-    assert re.search(r"\| linear \(input-bound\) \| mlexp, augmentation=images \| \d+ \(1 run\) \|", text)
-    idg_alone = r"\| no model \(input alone\) \| ImageDataGenerator.flow, same operations \| \d+ \(1 run\) \|"
+    assert re.search(
+        r"\| linear \(input-bound\) \| mlexp, augmentation=images \| \d+ \(1 run\) \| \d+ \(1 run\) \|", text
+    )
+    idg_alone = r"\| no model \(input alone\) \| ImageDataGenerator.flow, same operations \| \d+ \(1 run\) \| \|"
     assert re.search(idg_alone, text)
     assert re.search(r"mlexp augmentation vs ImageDataGenerator \*\*\d+\.\d\dx\*\*", text)
+    assert re.search(r"with the lab CNN: \*\*\d+\.\d\dx\*\* slower .*; CPU time per image \d+\.\d\dx\.", text)
     assert re.search(r"\| `mlexp train` \(default run: digits, mlp, 20 epochs\) \| \d+ MiB \(1 run\) \|", text)
     assert "- versions: Python 3." in text
 
