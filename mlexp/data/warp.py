@@ -39,7 +39,7 @@ def _compiled(images, transform, fill_mode, fill_value):
     h, w = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
     out_y, out_x = tf.meshgrid(tf.range(h), tf.range(w), indexing="ij")
     t = [transform[:, i, None, None] for i in range(8)]  # output (x, y) -> input, as in the kernel
-    projection = t[6] * out_x + t[7] * out_y + 1.0
+    projection = t[6] * out_x + t[7] * out_y + 1.0  # 1 for Keras' layers: their transforms are affine
     x = (t[0] * out_x + t[1] * out_y + t[2]) / projection
     y = (t[3] * out_x + t[4] * out_y + t[5]) / projection
     if fill_mode == "nearest":  # the kernel clamps the coordinate, then interpolates
