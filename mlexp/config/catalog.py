@@ -135,7 +135,7 @@ REGULARIZERS: dict[str, dict[str, Rule]] = {
 # Keras preprocessing layers, applied in order to training batches only.
 _AUGMENT = {"layers": layer_list(AUGMENTATION_LAYERS, min_len=0)}
 AUGMENTATIONS: dict[str, dict[str, Rule]] = {
-    name: dict(_AUGMENT) for name in ("none", "images", "images_brightness", "noise", "erasing")
+    name: dict(_AUGMENT) for name in ("none", "images", "images_brightness", "noise", "erasing", "flip_shift")
 }
 
 LOGGERS: dict[str, dict[str, Rule]] = {
