@@ -89,6 +89,22 @@ def test_divergence_and_oscillation_on_known_curves():
     assert codes == ["oscillation"]
 
 
+@pytest.mark.parametrize("rates", [[1e-3] * 8, [1e-3] * 4 + [5e-4, 2.5e-4, 1e-5, 1e-5]], ids=["constant", "lowered"])
+def test_plateau_advice_follows_the_learning_rate(rates):
+    """Lowering the rate is advised only where nothing lowered it already (history.csv's learning_rate)."""
+    rows = [{"epoch": i + 1, "loss": v, "val_loss": v, "accuracy": 0.89, "val_accuracy": 0.9, "learning_rate": r}
+            for i, (v, r) in enumerate(zip([0.5, 0.4, 0.3, 0.3, 0.299, 0.299, 0.298, 0.298], rates, strict=True))]  # fmt: skip
+    [finding] = diagnose(rows, 1e-3, np.array([0, 1]), np.array([0, 1]), 2)
+    assert finding.code == "plateau"
+    if rates[-1] == rates[0]:
+        assert finding.suggestion == "callbacks.reduce_lr_on_plateau.enabled=true, or a bigger model"
+        assert finding.message.endswith("at training accuracy 0.890.")
+    else:
+        assert finding.suggestion.startswith("a bigger model, or less regularization (model.dropout")
+        assert finding.message.endswith("; the learning rate was already lowered from 0.001 to 1e-05.")
+        assert finding.evidence["last_learning_rate"] == 1e-5
+
+
 @pytest.mark.slow
 def test_overfit_batch_preset_reports_that_the_model_fits(mlexp, tmp_path):
     assert mlexp("train", "debug=overfit_batch").code == 0

@@ -125,12 +125,20 @@ def _plateau(rows, lr) -> list[Finding]:
     change = (loss[-6] - loss[-1]) / loss[-6]
     if change > 0.01:
         return []
+    evidence = {"relative_change": change}
+    rates = [r["learning_rate"] for r in rows if r.get("learning_rate") is not None]
+    lowered = ""
+    suggestion = "callbacks.reduce_lr_on_plateau.enabled=true, or a bigger model"
+    if len(rates) > 1 and rates[-1] < rates[0]:  # a callback or schedule already lowered it: lowering is not the cure
+        evidence |= {"first_learning_rate": rates[0], "last_learning_rate": rates[-1]}
+        lowered = f"; the learning rate was already lowered from {rates[0]:.3g} to {rates[-1]:.3g}"
+        suggestion = "a bigger model, or less regularization (model.dropout, regularizer=none, augmentation=none)"
     return [
         Finding(
             "plateau", "warning",
             f"the training loss changed by {change:.2%} over the last 5 epochs at training accuracy "
-            f"{rows[-1].get('accuracy', 0):.3f}.",
-            "callbacks.reduce_lr_on_plateau.enabled=true, or a bigger model", {"relative_change": change},
+            f"{rows[-1].get('accuracy', 0):.3f}{lowered}.",
+            suggestion, evidence,
         )
     ]  # fmt: skip
 
