@@ -129,9 +129,7 @@ def overhead(ctx) -> list[str]:
 
 
 def augmentation(ctx) -> list[str]:
-    # at least 5: on these shared cores a CNN fit runs at one of two speeds (NOTES.md), with or without augmentation
-    repeats = ctx.repeats if ctx.tiny else max(ctx.repeats, 5)
-    out = run([sys.executable, str(HERE / "augmentation.py"), str(repeats), "tiny" if ctx.tiny else "full"], ctx.work)
+    out = run([sys.executable, str(HERE / "augmentation.py"), str(ctx.repeats), "tiny" if ctx.tiny else "full"], ctx.work)
     return out.out.split("RESULTS\n", 1)[1].strip().splitlines()
 
 
