@@ -83,7 +83,7 @@ def main(repeats: int, size: str) -> None:
             self.cpu.append(time.process_time() - self.cpu_start)
 
     def images_per_second(model_cfg, make_input) -> tuple[float, float]:
-        """Images per second (the fastest epoch after the first, which traces) and CPU microseconds per image (median)."""
+        """Images per second (the fastest epoch after the first, which traces), CPU microseconds per image (median)."""
         keras.utils.set_random_seed(0)
         model = models.build(model_cfg, spec)
         timer = EpochTimes()

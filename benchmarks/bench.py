@@ -129,7 +129,8 @@ def overhead(ctx) -> list[str]:
 
 
 def augmentation(ctx) -> list[str]:
-    out = run([sys.executable, str(HERE / "augmentation.py"), str(ctx.repeats), "tiny" if ctx.tiny else "full"], ctx.work)
+    size = "tiny" if ctx.tiny else "full"
+    out = run([sys.executable, str(HERE / "augmentation.py"), str(ctx.repeats), size], ctx.work)
     return out.out.split("RESULTS\n", 1)[1].strip().splitlines()
 
 

@@ -92,8 +92,9 @@ def test_divergence_and_oscillation_on_known_curves():
 @pytest.mark.parametrize("rates", [[1e-3] * 8, [1e-3] * 4 + [5e-4, 2.5e-4, 1e-5, 1e-5]], ids=["constant", "lowered"])
 def test_plateau_advice_follows_the_learning_rate(rates):
     """Lowering the rate is advised only where nothing lowered it already (history.csv's learning_rate)."""
+    losses = [0.5, 0.4, 0.3, 0.3, 0.299, 0.299, 0.298, 0.298]
     rows = [{"epoch": i + 1, "loss": v, "val_loss": v, "accuracy": 0.89, "val_accuracy": 0.9, "learning_rate": r}
-            for i, (v, r) in enumerate(zip([0.5, 0.4, 0.3, 0.3, 0.299, 0.299, 0.298, 0.298], rates, strict=True))]  # fmt: skip
+            for i, (v, r) in enumerate(zip(losses, rates, strict=True))]  # fmt: skip
     [finding] = diagnose(rows, 1e-3, np.array([0, 1]), np.array([0, 1]), 2)
     assert finding.code == "plateau"
     if rates[-1] == rates[0]:
