@@ -31,7 +31,7 @@ test-all: $(STAMP) ## run every test, slow ones included
 bench: $(STAMP) ## speed and memory figures, medians of 3 runs, into benchmarks/RESULTS.md (about 15 min)
 	$(BIN)/python benchmarks/bench.py
 
-bench-accuracy: $(STAMP) ## accuracy presets on real Fashion-MNIST (apt-get install dataset-fashion-mnist; about 35 min)
+bench-accuracy: $(STAMP) ## Fashion-MNIST presets' test accuracy into benchmarks/RESULTS.md (apt-get install dataset-fashion-mnist; about 50 min)
 	$(BIN)/python benchmarks/fashion_accuracy.py
 
 lint: $(STAMP) ## check style with ruff

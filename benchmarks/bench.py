@@ -23,6 +23,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fashion_accuracy import TITLE as ACCURACY
+from fashion_accuracy import split_section
+
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 FASHION_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz")
@@ -233,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(Path(tempfile.mkdtemp(prefix="mlexp-bench-")), 1 if args.tiny else args.repeats, args.tiny, fashion)
     mode = "tiny mode (one run each, tiny data): not a measurement" if args.tiny else f"median of {ctx.repeats} runs"
     lines = ["# Benchmark results", "", f"Written by `make bench` (`python benchmarks/bench.py`), {mode}.", ""]
-    lines += [*machine(), "", "Hand-written history (accuracy runs, memory analysis): benchmarks/NOTES.md.", ""]
+    lines += [*machine(), "", "Hand-written history (every accuracy run, memory analysis): benchmarks/NOTES.md.", ""]
     failed = 0
     for key in args.only.split(","):
         title, figure = FIGURES[key]
@@ -246,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
             body = ["FAILED:", "", "```", str(exc), "```"]
         lines += [f"## {title}", "", *body, "", f"_({time.perf_counter() - start:.0f} s)_", ""]
         print("\n".join(body), flush=True)
-    args.out.write_text("\n".join(lines))
+    _, accuracy = split_section(args.out.read_text() if args.out.exists() else "", ACCURACY)
+    args.out.write_text("\n".join(lines) + (f"\n{accuracy}\n" if accuracy else ""))  # make bench-accuracy's own
     print(f"[bench] wrote {args.out}")
     return 1 if failed else 0
 

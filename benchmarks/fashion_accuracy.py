@@ -1,50 +1,90 @@
-"""Accuracy of the Fashion-MNIST presets on the real data (a benchmark, not a test).
+"""`make bench-accuracy`: the Fashion-MNIST presets' test accuracy on the real data (a benchmark, not a test).
 
-Needs Fashion-MNIST offline: `apt-get install dataset-fashion-mnist` (or the Keras cache).
-Usage: python benchmarks/fashion_accuracy.py [EXPERIMENT ...]; prints a Markdown table.
+Needs Fashion-MNIST offline: `apt-get install dataset-fashion-mnist` (or the Keras cache). Each preset
+trains once, in a subprocess, and the section "Accuracy on Fashion-MNIST" of RESULTS.md is replaced by
+the command, wall time, epochs and test accuracy of each (`make bench` keeps that section). Exit 1 when
+a target is missed or a run fails.
+
+Usage: python benchmarks/fashion_accuracy.py [--out FILE] [--set OVERRIDE ...] [EXPERIMENT ...]
+(--set passes an override to every run; the test suite uses it for tiny data and one epoch.)
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime
 import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+HERE = Path(__file__).resolve().parent
 TARGETS = {"fashion_fast": 0.90, "fashion_mlp_final": 0.90, "fashion_mlp_sigmoid": 0.87, "fashion_cnn": 0.92}
+TITLE = "Accuracy on Fashion-MNIST"
 
 
-def run(experiment: str, out: Path) -> dict:
+def run(experiment: str, out: Path, overrides: list[str]) -> dict:
     run_dir = out / experiment
-    command = ["mlexp", "train", f"experiment={experiment}", f"hydra.run.dir={run_dir}", "trainer.verbose=0"]
+    shown = f"mlexp train experiment={experiment}"
+    command = [str(Path(sys.executable).parent / "mlexp"), "train", f"experiment={experiment}", *overrides,
+               f"hydra.run.dir={run_dir}", "trainer.verbose=0"]  # fmt: skip
+    print(f"[accuracy] {shown} ...", flush=True)
     start = time.perf_counter()
-    proc = subprocess.run([str(Path(sys.executable).parent / "mlexp"), *command[1:]], capture_output=True, text=True)
+    proc = subprocess.run(command, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
-        return {"experiment": experiment, "command": " ".join(command), "wall": wall, "error": proc.stderr[-500:]}
+        return {"experiment": experiment, "command": shown, "wall": wall, "error": proc.stderr[-500:]}
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    return {"experiment": experiment, "command": " ".join(command[:3]), "wall": wall, **metrics}
+    return {"experiment": experiment, "command": shown, "wall": wall, **metrics}
 
 
-def main(argv: list[str]) -> int:
-    out = Path("outputs/benchmarks") / time.strftime("%Y-%m-%d_%H-%M-%S")
-    rows = [run(name, out) for name in (argv or list(TARGETS))]
-    print("| command | epochs | wall s | test accuracy | target | met |")
-    print("| --- | --- | --- | --- | --- | --- |")
+def table(rows: list[dict]) -> tuple[list[str], int]:
+    lines = ["| command | epochs | wall s | test accuracy | target | met |", "| --- | --- | --- | --- | --- | --- |"]
     failed = 0
     for row in rows:
         target = TARGETS.get(row["experiment"])
         if "error" in row:
-            print(f"| `{row['command']}` | - | {row['wall']:.0f} | error: {row['error']!r} | {target} | no |")
+            lines.append(f"| `{row['command']}` | - | {row['wall']:.0f} | error: {row['error']!r} | {target} | no |")
             failed += 1
             continue
         met = target is None or row["test_accuracy"] >= target
         failed += not met
-        print(
+        lines.append(
             f"| `{row['command']}` | {row['epochs_run']} | {row['wall']:.0f} | {row['test_accuracy']:.4f} "
             f"| {target} | {'yes' if met else 'NO'} |"
         )
+    return lines, failed
+
+
+def split_section(text: str, title: str) -> tuple[str, str]:
+    """(text without the section `## title`, the section itself or ''): sections end at the next `## `."""
+    start = text.find(f"\n## {title}\n")
+    if start < 0:
+        return text, ""
+    end = text.find("\n## ", start + 1)
+    end = len(text) if end < 0 else end
+    return text[:start] + text[end:], text[start + 1 : end].rstrip("\n")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("experiments", nargs="*", default=list(TARGETS), metavar="EXPERIMENT")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--set", action="append", default=[], metavar="OVERRIDE", dest="overrides")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.experiments) - set(TARGETS))
+    if unknown:
+        parser.error(f"unknown experiment(s) {unknown}; expected some of {', '.join(TARGETS)}")
+    out = Path("outputs/benchmarks") / time.strftime("%Y-%m-%d_%H-%M-%S")
+    lines, failed = table([run(name, out, args.overrides) for name in args.experiments])
+    when = datetime.datetime.now().isoformat(timespec="seconds")
+    extra = f", with {' '.join(args.overrides)}" if args.overrides else ""
+    section = [f"## {TITLE}", "", f"Written by `make bench-accuracy` on {when}{extra}: one run each.", "", *lines]
+    print("\n".join(lines), flush=True)
+    rest, _ = split_section(args.out.read_text() if args.out.exists() else "", TITLE)
+    args.out.write_text((rest.rstrip("\n") + "\n\n" if rest.strip() else "") + "\n".join(section) + "\n")
+    print(f"[accuracy] wrote the section '{TITLE}' of {args.out}")
     return 1 if failed else 0
 
 

@@ -52,3 +52,37 @@ def test_bench_rejects_an_unknown_figure(tmp_path):
     assert proc.returncode == 2
     assert "--only: unknown figure(s) ['speed']; expected some of cli, overhead, augmentation" in proc.stderr
     assert not (tmp_path / "R.md").exists()
+
+
+def test_accuracy_benchmark_writes_its_section_and_make_bench_keeps_it(tmp_path):
+    from formats import write_fashion_folder
+
+    fashion = write_fashion_folder(tmp_path / "fashion-mnist")
+    out = tmp_path / "RESULTS.md"
+    out.write_text("# Benchmark results\n\n## Memory\n\nkept\n")
+    accuracy = [sys.executable, str(BENCH.parent / "fashion_accuracy.py"), "--out", str(out),
+                "--set", f"dataset.path={fashion}", "--set", "trainer.epochs=1", "fashion_mlp_sigmoid"]  # fmt: skip
+    for _ in range(2):  # the second run replaces the section, it does not add one
+        proc = subprocess.run(accuracy, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+        assert proc.returncode == 1, proc.stdout[-2000:] + proc.stderr[-2000:]  # tiny data misses the 0.87 target
+    text = out.read_text()
+    assert text.startswith("# Benchmark results\n\n## Memory\n\nkept\n\n## Accuracy on Fashion-MNIST\n")
+    assert text.count("## Accuracy on Fashion-MNIST") == 1
+    assert f"with dataset.path={fashion} trainer.epochs=1: one run each." in text
+    assert re.search(r"\| `mlexp train experiment=fashion_mlp_sigmoid` \| 1 \| \d+ \| 0\.\d{4} \| 0\.87 \| NO \|", text)
+    assert (tmp_path / "outputs/benchmarks").is_dir()
+
+    proc = subprocess.run([sys.executable, str(BENCH), "--tiny", "--only", "cli", "--out", str(out)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = out.read_text()
+    assert "## CLI latency" in text and "## Memory" not in text  # make bench rewrites its own figures ...
+    assert re.search(r"\n## Accuracy on Fashion-MNIST\n\nWritten by `make bench-accuracy`.*\| NO \|\n$", text, re.S)
+
+
+def test_accuracy_benchmark_rejects_an_unknown_experiment(tmp_path):
+    proc = subprocess.run([sys.executable, str(BENCH.parent / "fashion_accuracy.py"), "--out", str(tmp_path / "R.md"),
+                           "fashion_mlp"], capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 2
+    assert "unknown experiment(s) ['fashion_mlp']; expected some of fashion_fast, fashion_mlp_final" in proc.stderr
+    assert not (tmp_path / "R.md").exists()
