@@ -68,7 +68,7 @@ def test_accuracy_benchmark_writes_its_section_and_make_bench_keeps_it(tmp_path)
     text = out.read_text()
     assert text.startswith("# Benchmark results\n\n## Memory\n\nkept\n\n## Accuracy on Fashion-MNIST\n")
     assert text.count("## Accuracy on Fashion-MNIST") == 1
-    assert f"with dataset.path={fashion} trainer.epochs=1: one run each." in text
+    assert f"with dataset.path={fashion} trainer.epochs=1: one run each, with the presets' seed (0)." in text
     assert re.search(r"\| `mlexp train experiment=fashion_mlp_sigmoid` \| 1 \| \d+ \| 0\.\d{4} \| 0\.87 \| NO \|", text)
     assert (tmp_path / "outputs/benchmarks").is_dir()
 
