@@ -113,8 +113,6 @@ def main(repeats: int, size: str) -> None:
     aug_alone, _, idg_alone = (statistics.median(values) for values in alone.values())
 
     def cell(values):
-        if not values:
-            return ""
         if len(values) == 1:
             return f"{values[0]:.0f} (1 run)"
         return f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f}, n={len(values)})"

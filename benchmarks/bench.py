@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             body = ["FAILED:", "", "```", str(exc), "```"]
         lines += [f"## {title}", "", *body, "", f"_({time.perf_counter() - start:.0f} s)_", ""]
         print("\n".join(body), flush=True)
-    _, accuracy = split_section(args.out.read_text() if args.out.exists() else "", ACCURACY)
+    _, accuracy = split_section(args.out, ACCURACY)
     args.out.write_text("\n".join(lines) + (f"\n{accuracy}\n" if accuracy else ""))  # make bench-accuracy's own
     print(f"[bench] wrote {args.out}")
     return 1 if failed else 0

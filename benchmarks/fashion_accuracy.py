@@ -58,8 +58,9 @@ def table(rows: list[dict]) -> tuple[list[str], int]:
     return lines, failed
 
 
-def split_section(text: str, title: str) -> tuple[str, str]:
-    """(text without the section `## title`, the section itself or ''): sections end at the next `## `."""
+def split_section(path: Path, title: str) -> tuple[str, str]:
+    """(the file's text without the section `## title`, the section or ''); sections end at the next `## `."""
+    text = path.read_text() if path.exists() else ""
     start = text.find(f"\n## {title}\n")
     if start < 0:
         return text, ""
@@ -84,7 +85,7 @@ def main(argv: list[str]) -> int:
     header = f"Written by `make bench-accuracy` on {when}{extra}: one run each, with the presets' seed (0)."
     section = [f"## {TITLE}", "", header, "Runs with other seeds and variants: benchmarks/NOTES.md.", "", *lines]
     print("\n".join(lines), flush=True)
-    rest, _ = split_section(args.out.read_text() if args.out.exists() else "", TITLE)
+    rest, _ = split_section(args.out, TITLE)
     args.out.write_text((rest.rstrip("\n") + "\n\n" if rest.strip() else "") + "\n".join(section) + "\n")
     print(f"[accuracy] wrote the section '{TITLE}' of {args.out}")
     return 1 if failed else 0
