@@ -111,7 +111,9 @@ def overhead(ctx) -> list[str]:
         data = "digits (Fashion-MNIST is not installed)"
         ours = mlexp("train", "dataset=digits", "model.hidden_units=[128]", "model.activation=sigmoid")
         plain = [sys.executable, str(HERE / "plain_keras.py"), "digits"]
-    ours += [f"trainer.epochs={epochs}", "trainer.batch_size=64", "seed=0"]
+    # The plain script's settings, whatever the preset says: 20% validation, a constant learning rate.
+    ours += [f"trainer.epochs={epochs}", "trainer.batch_size=64", "seed=0", "trainer.validation_split=0.2",
+             "callbacks.lr_scheduler.enabled=false"]  # fmt: skip
     plain += [f"--epochs={epochs}", "--batch-size=64", "--seed=0"]
     mine, theirs = Figure(), Figure()
     for i in range(ctx.repeats):
