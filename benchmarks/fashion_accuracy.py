@@ -1,9 +1,9 @@
 """`make bench-accuracy`: the Fashion-MNIST presets' test accuracy on the real data (a benchmark, not a test).
 
 Needs Fashion-MNIST offline: `apt-get install dataset-fashion-mnist` (or the Keras cache). Each preset
-trains once, in a subprocess, and the section "Accuracy on Fashion-MNIST" of RESULTS.md is replaced by
-the command, wall time, epochs and test accuracy of each (`make bench` keeps that section). Exit 1 when
-a target is missed or a run fails.
+trains once, in a subprocess, and its row of the section "Accuracy on Fashion-MNIST" of RESULTS.md is
+replaced by the command, date, wall time, epochs and test accuracy (rows of presets not run now are kept;
+`make bench` keeps the section). Exit 1 when a target is missed or a run fails.
 
 Usage: python benchmarks/fashion_accuracy.py [--out FILE] [--set OVERRIDE ...] [EXPERIMENT ...]
 (--set passes an override to every run; the test suite uses it for tiny data and one epoch.)
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import re
 import subprocess
 import sys
 import time
@@ -22,11 +23,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 TARGETS = {"fashion_fast": 0.90, "fashion_mlp_final": 0.90, "fashion_mlp_sigmoid": 0.87, "fashion_cnn": 0.92}
 TITLE = "Accuracy on Fashion-MNIST"
+HEADER = "| command | date | epochs | wall s | test accuracy | target | met |"
+ROW = re.compile(r"^\| `mlexp train experiment=(\w+)")
 
 
 def run(experiment: str, out: Path, overrides: list[str]) -> dict:
     run_dir = out / experiment
-    shown = f"mlexp train experiment={experiment}"
+    shown = " ".join(["mlexp train", f"experiment={experiment}", *overrides])
     command = [str(Path(sys.executable).parent / "mlexp"), "train", f"experiment={experiment}", *overrides,
                f"hydra.run.dir={run_dir}", "trainer.verbose=0"]  # fmt: skip
     print(f"[accuracy] {shown} ...", flush=True)
@@ -39,23 +42,31 @@ def run(experiment: str, out: Path, overrides: list[str]) -> dict:
     return {"experiment": experiment, "command": shown, "wall": wall, **metrics}
 
 
-def table(rows: list[dict]) -> tuple[list[str], int]:
-    lines = ["| command | epochs | wall s | test accuracy | target | met |", "| --- | --- | --- | --- | --- | --- |"]
-    failed = 0
-    for row in rows:
+def table_rows(runs: list[dict], date: str) -> tuple[dict[str, str], int]:
+    """{experiment: its table row}, and how many runs failed or missed their target."""
+    rows, failed = {}, 0
+    for row in runs:
         target = TARGETS[row["experiment"]]
+        start = f"| `{row['command']}` | {date}"
         if "error" in row:
             error = f"error: {row['error']!r}"
-            lines.append(f"| `{row['command']}` | - | {row['wall']:.0f} | {error} | {target:.2f} | no |")
+            rows[row["experiment"]] = f"{start} | - | {row['wall']:.0f} | {error} | {target:.2f} | no |"
             failed += 1
             continue
         met = row["test_accuracy"] >= target
         failed += not met
-        lines.append(
-            f"| `{row['command']}` | {row['epochs_run']} | {row['wall']:.0f} | {row['test_accuracy']:.4f} "
+        rows[row["experiment"]] = (
+            f"{start} | {row['epochs_run']} | {row['wall']:.0f} | {row['test_accuracy']:.4f} "
             f"| {target:.2f} | {'yes' if met else 'NO'} |"
         )
-    return lines, failed
+    return rows, failed
+
+
+def merged_table(old_section: str, new_rows: dict[str, str]) -> list[str]:
+    """The section's table: the rows just measured, and the earlier rows of presets not run now."""
+    rows = {m.group(1): line for line in old_section.splitlines() if (m := ROW.match(line))}
+    rows.update(new_rows)
+    return [HEADER, "| --- " * HEADER.count(" | ") + "| --- |", *(rows[name] for name in TARGETS if name in rows)]
 
 
 def split_section(path: Path, title: str) -> tuple[str, str]:
@@ -79,13 +90,15 @@ def main(argv: list[str]) -> int:
     if unknown:
         parser.error(f"unknown experiment(s) {unknown}; expected some of {', '.join(TARGETS)}")
     out = Path("outputs/benchmarks") / time.strftime("%Y-%m-%d_%H-%M-%S")
-    lines, failed = table([run(name, out, args.overrides) for name in args.experiments])
-    when = datetime.datetime.now().isoformat(timespec="seconds")
-    extra = f", with {' '.join(args.overrides)}" if args.overrides else ""
-    header = f"Written by `make bench-accuracy` on {when}{extra}: one run each, with the presets' seed (0)."
-    section = [f"## {TITLE}", "", header, "Runs with other seeds and variants: benchmarks/NOTES.md.", "", *lines]
-    print("\n".join(lines), flush=True)
-    rest, _ = split_section(args.out, TITLE)
+    when = datetime.datetime.now().isoformat(timespec="minutes")
+    new_rows, failed = table_rows([run(name, out, args.overrides) for name in args.experiments], when)
+    print("\n".join(new_rows.values()), flush=True)
+    rest, old = split_section(args.out, TITLE)
+    header = (
+        "Written by `make bench-accuracy` (`python benchmarks/fashion_accuracy.py EXPERIMENT...` reruns only those"
+        " rows): one run each, with the presets' seed (0). Runs with other seeds and variants: benchmarks/NOTES.md."
+    )
+    section = [f"## {TITLE}", "", header, "", *merged_table(old, new_rows)]
     args.out.write_text((rest.rstrip("\n") + "\n\n" if rest.strip() else "") + "\n".join(section) + "\n")
     print(f"[accuracy] wrote the section '{TITLE}' of {args.out}")
     return 1 if failed else 0
