@@ -90,6 +90,7 @@ def test_notebook_settings_reach_the_presets(dataset_files):
     assert imdb.regularizer.l2 == 0.001 and imdb.trainer.batch_size == 16  # SHORT overrides the 512
     final = validate(compose_run(["experiment=fashion_mlp_final"], dataset_files))
     assert list(final.model.hidden_units) == [2048, 1024, 512] and final.model.kernel_initializer == "he_normal"
-    assert final.augmentation.name == "flip_shift"
+    assert final.augmentation.name == "flip_shift" and final.model.dropout == 0.3
+    assert final.callbacks.lr_scheduler.schedule == "cosine" and not final.callbacks.reduce_lr_on_plateau.enabled
     assert [layer.layer for layer in final.augmentation.layers] == ["RandomFlip", "RandomTranslation"]
     assert final.trainer.validation_split == 0.05 and final.trainer.validation == "split"  # never the test split
