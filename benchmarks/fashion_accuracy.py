@@ -96,7 +96,8 @@ def main(argv: list[str]) -> int:
     rest, old = split_section(args.out, TITLE)
     header = (
         "Written by `make bench-accuracy` (`python benchmarks/fashion_accuracy.py EXPERIMENT...` reruns only those"
-        " rows): one run each, with the presets' seed (0). Runs with other seeds and variants: benchmarks/NOTES.md."
+        " rows): one run each, with the presets' seed (0). Wall times depend on what else shared the cores that day;"
+        " compare them within one date only. Runs with other seeds and variants, and the load: benchmarks/NOTES.md."
     )
     section = [f"## {TITLE}", "", header, "", *merged_table(old, new_rows)]
     args.out.write_text((rest.rstrip("\n") + "\n\n" if rest.strip() else "") + "\n".join(section) + "\n")
