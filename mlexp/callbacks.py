@@ -111,10 +111,6 @@ class HistoryWriter(keras.callbacks.Callback):
         self.run.write_history(self.rows)
 
 
-BACKUP_MODEL = "backup/model.keras"
-BACKUP_STATE = "backup/state.json"
-
-
 class EpochBackup(keras.callbacks.Callback):
     """After every epoch: the model with its optimizer state, then the epoch number, both atomically.
 
@@ -127,11 +123,9 @@ class EpochBackup(keras.callbacks.Callback):
         self.run = run
 
     def on_epoch_end(self, epoch, logs=None):
-        from mlexp.runs import atomic_path, write_json
+        from mlexp import backups
 
-        with atomic_path(self.run.file(BACKUP_MODEL)) as tmp:
-            self.model.save(tmp)
-        write_json(self.run.file(BACKUP_STATE), {"epochs_completed": epoch + 1})
+        backups.save(self.run, self.model, epoch + 1)
 
 
 class GracefulStop(keras.callbacks.Callback):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlexp import __version__
-from mlexp.errors import MlexpError, closest, report
+from mlexp.errors import MlexpError, closest, describe_os_error, first_line, report, save_traceback
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,10 @@ def _compare(argv: list[str]) -> int:
     result = compare.compare(args.paths, out, args.objective)
     print(compare.console_table(result))
     print(f"Report: {out / compare.REPORT}")
-    return 0
+    damaged = [r for r in result.records if r.status == "unreadable"]
+    for record in damaged:
+        print(f"mlexp compare: {record.path}: {record.metrics['error']}; listed as unreadable", file=sys.stderr)
+    return 1 if damaged else 0
 
 
 def _logging() -> None:
@@ -111,11 +114,15 @@ def _resume(argv: list[str]) -> int:
         "directory; for a sweep directory, run the jobs that did not finish and rewrite its report.",
     )
     parser.add_argument("path", help="a run directory or a sweep directory")
+    parser.add_argument("--from-epoch", type=int, help="continue from the backup of this epoch (the last two are kept)")
+    parser.add_argument("--restart", action="store_true", help="discard the run's backups and history; train anew")
     args = parser.parse_args(argv)
+    if args.from_epoch is not None and (args.restart or args.from_epoch < 1):
+        raise MlexpError(f"--from-epoch: got {args.from_epoch}; expected an epoch >= 1, without --restart")
     from mlexp.reruns import resume
 
     _logging()
-    return resume(args.path)
+    return resume(args.path, args.from_epoch, args.restart)
 
 
 def _check(argv: list[str]) -> int:
@@ -246,3 +253,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"mlexp {name}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # no space, no permission, a path that is a file: the user's to fix
+        saved = save_traceback(name, exc)
+        print(f"mlexp {name}: {describe_os_error(exc)} (details: {saved})", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: one line on the terminal, the traceback in a file
+        saved = save_traceback(name, exc)
+        print(
+            f"mlexp {name}: unexpected error {type(exc).__name__}: {first_line(exc)} "
+            f"(traceback saved in {saved}; please report it with that file)",
+            file=sys.stderr,
+        )
+        return 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import errno
 from collections.abc import Iterable
 from typing import Any
 
@@ -46,8 +47,55 @@ def show(value: Any) -> str:
 
 
 def closest(word: str, known: Iterable[str]) -> str | None:
-    matches = difflib.get_close_matches(str(word), list(known), n=1, cutoff=0.6)
-    return matches[0] if matches else None
+    """The known name the user most likely meant: a case-insensitive match first, else the closest spelling."""
+    known = [str(k) for k in known]
+    folded = {k.lower(): k for k in known}
+    if str(word).lower() in folded:
+        return folded[str(word).lower()]
+    matches = difflib.get_close_matches(str(word).lower(), list(folded), n=1, cutoff=0.6)
+    return folded[matches[0]] if matches else None
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message, first line only (Keras and OmegaConf messages run over several)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+_OS_HINTS = {
+    errno.ENOSPC: "free some space, or write to another disk",
+    errno.EDQUOT: "free some space, or write to another disk",
+    errno.EACCES: "check the permissions, or write somewhere else",
+    errno.EPERM: "check the permissions, or write somewhere else",
+    errno.EROFS: "write somewhere else",
+    errno.ENOENT: "check the path",
+    errno.ENOTDIR: "a part of the path is a file; give a folder path",
+    errno.EISDIR: "give a file, not a folder",
+    errno.EEXIST: "give a path that does not exist yet",
+}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """An OSError as one line: what failed, on which file, and what to do."""
+    where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f is not None) or "(unknown file)"
+    what = exc.strerror or str(exc) or type(exc).__name__
+    hint = _OS_HINTS.get(exc.errno)
+    return f"{what}: {where}" + (f"; {hint}" if hint else "")
+
+
+def save_traceback(prog: str, exc: BaseException) -> str:
+    """Write the traceback to a file under the temp folder; return its path (or why it could not be written)."""
+    import tempfile
+    import traceback
+
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    try:
+        fd, path = tempfile.mkstemp(prefix=f"mlexp-{prog}-", suffix=".log")
+        with open(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as err:
+        return f"not saved: {err.strerror or err}"
+    return path
 
 
 def report(prog: str, exc: MlexpError) -> int:

@@ -32,6 +32,8 @@ def run_hydra(task: Callable, config_name: str, argv: list[str], prog: str) -> i
     import hydra
     from hydra.errors import CompactHydraException
 
+    from mlexp.claim import Refused
+
     entry = hydra.main(config_path=str(config_dir()), config_name=config_name, version_base="1.3")(task)
     saved_argv, saved_full_error = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
     # Let exceptions reach us instead of Hydra's traceback printer: we word them and pick the exit code.
@@ -39,6 +41,8 @@ def run_hydra(task: Callable, config_name: str, argv: list[str], prog: str) -> i
     sys.argv = [prog, *argv]
     try:
         entry()
+    except Refused as refused:
+        raise refused.error from None
     except CompactHydraException as exc:
         raise HydraUsageError(_describe(exc)) from None
     except ValueError as exc:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from mlexp import runs
-from mlexp.errors import MlexpError
+from mlexp.errors import MlexpError, first_line
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
@@ -38,6 +39,10 @@ def load_inputs(paths: list[Path], input_shape: tuple[int, ...], max_value: floa
             raise MlexpError(
                 f"predict: {path} has suffix {suffix!r}; expected .npy, .npz or {', '.join(IMAGE_SUFFIXES)}"
             )
+        if array.ndim == 0 or len(array) == 0:
+            raise MlexpError(f"predict: {path} holds no samples (shape {array.shape}); expected at least one")
+        if not np.issubdtype(array.dtype, np.number) and array.dtype != bool:
+            raise MlexpError(f"predict: {path} holds {array.dtype} values; expected numbers")
         expected = input_shape[:-1] if len(input_shape) == 3 and input_shape[-1] == 1 else input_shape
         if tuple(array.shape[1:]) not in (tuple(input_shape), tuple(expected)):
             raise MlexpError(
@@ -49,6 +54,20 @@ def load_inputs(paths: list[Path], input_shape: tuple[int, ...], max_value: floa
 
 
 def _array(path: Path) -> np.ndarray:
+    try:
+        return _read_array(path)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise MlexpError(
+                f"predict: {path} holds Python objects (a pickle), which mlexp does not load; "
+                "expected a numeric array (np.save of a number array)"
+            ) from None
+        raise MlexpError(f"predict: {path} is not a readable {path.suffix} array ({first_line(exc)})") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise MlexpError(f"predict: {path} is not a readable {path.suffix} array ({first_line(exc)})") from None
+
+
+def _read_array(path: Path) -> np.ndarray:
     if path.suffix.lower() == ".npy":
         return np.load(path, allow_pickle=False)
     with np.load(path, allow_pickle=False) as f:
@@ -63,10 +82,15 @@ def _array(path: Path) -> np.ndarray:
 def _image(path: Path, input_shape: tuple[int, ...], max_value: float) -> np.ndarray:
     from PIL import Image
 
+    if len(input_shape) != 3:
+        raise MlexpError(f"predict: {path} is an image, but the model takes samples of shape {tuple(input_shape)}")
     height, width, channels = input_shape
-    with Image.open(path) as image:
-        image = image.convert("L" if channels == 1 else "RGB").resize((width, height))
-        pixels = np.asarray(image, dtype=np.float32)
+    try:
+        with Image.open(path) as image:
+            image = image.convert("L" if channels == 1 else "RGB").resize((width, height))
+            pixels = np.asarray(image, dtype=np.float32)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:  # UnidentifiedImageError is an OSError
+        raise MlexpError(f"predict: {path} is not a readable image ({first_line(exc)})") from None
     pixels = pixels / 255.0 * max_value  # into the dataset's own units, then training's preprocessing applies
     return pixels[..., np.newaxis] if channels == 1 else pixels
 
@@ -113,6 +137,24 @@ def _probabilities(outputs: np.ndarray, run: runs.RunDir) -> np.ndarray:
 FORMATS = ("keras", "savedmodel", "tflite")
 
 
+def _check_export_folder(run: runs.RunDir, out: Path) -> None:
+    """--out must be a folder of its own: not a file, not below a file, not the run folder itself."""
+    if out.resolve() == run.path.resolve():
+        raise MlexpError(
+            f"export --out: got {out}, the run folder itself; expected another folder "
+            f"(default: {run.path}/export/FORMAT)"
+        )
+    for folder in (out, *out.parents):
+        if folder.exists() and not folder.is_dir():
+            raise MlexpError(f"export --out: got {out}, but {folder} is a file; expected a folder path")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MlexpError(
+            f"export --out: cannot create {out} ({exc.strerror or exc}); choose a folder you can write"
+        ) from None
+
+
 def export(run_dir: Path, fmt: str, out: Path) -> Path:
     """The model in `fmt`, with resolved_config.yaml, metrics.json and preprocessing.json beside it."""
     from mlexp.tf_runtime import import_keras
@@ -120,7 +162,7 @@ def export(run_dir: Path, fmt: str, out: Path) -> Path:
     if fmt not in FORMATS:
         raise MlexpError(f"export --format: got {fmt!r}; expected one of {', '.join(FORMATS)}")
     run = _finished(Path(run_dir))
-    out.mkdir(parents=True, exist_ok=True)
+    _check_export_folder(run, Path(out))
     keras = import_keras()
     model = keras.models.load_model(run.file(runs.MODEL), safe_mode=True)
     if fmt == "keras":

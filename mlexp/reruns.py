@@ -29,10 +29,7 @@ def load_config(run_dir: Path, overrides: list[str] = ()) -> DictConfig:
     path = run_dir if run_dir.is_file() else run_dir / runs.CONFIG
     if not path.is_file():
         raise MlexpError(f"{run_dir} is not a run directory (no {runs.CONFIG}) nor a config file")
-    try:
-        cfg = OmegaConf.create(yaml.safe_load(path.read_text()))
-    except yaml.YAMLError as exc:
-        raise MlexpError(f"{path} is not valid YAML: {exc}") from None
+    cfg = OmegaConf.create(read_yaml_mapping(path, "a saved run config"))
     for override in overrides:
         key, sep, _ = override.partition("=")
         if not sep or key.startswith(("+", "~")):
@@ -44,6 +41,21 @@ def load_config(run_dir: Path, overrides: list[str] = ()) -> DictConfig:
             )
     cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
     return validate(cfg)
+
+
+def read_yaml_mapping(path: Path, what: str) -> dict:
+    """A YAML file that must hold a mapping; anything else (binary, a list, broken YAML) is an MlexpError."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise MlexpError(f"{path} is not a text file; expected {what} (YAML)") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}" if where is not None else ""
+        raise MlexpError(f"{path} is not valid YAML{at}; expected {what}") from None
+    if not isinstance(data, dict):
+        raise MlexpError(f"{path} holds {type(data).__name__ if data is not None else 'nothing'}; expected {what}")
+    return data
 
 
 def rerun(run_dir: Path, overrides: list[str], verify: bool = True) -> int:
@@ -117,35 +129,55 @@ def _fmt(value) -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
-def resume(path: Path) -> int:
+def resume(path: Path, from_epoch: int | None = None, restart: bool = False) -> int:
     from mlexp.reporting.collect import is_run_dir
 
     path = Path(path)
     if not path.is_dir():
         raise MlexpError(f"resume: {path} is not a directory; expected a run or sweep directory")
     if is_run_dir(path):
-        return _resume_run(path)
+        return _resume_run(path, from_epoch, restart)
+    if from_epoch is not None or restart:
+        raise MlexpError(f"resume: --from-epoch and --restart apply to a run directory; {path} is not one")
     if (path / "multirun.yaml").is_file():
         return _resume_sweep(path)
     raise MlexpError(f"resume: {path} is neither a run directory ({runs.CONFIG}) nor a sweep (multirun.yaml)")
 
 
-def _resume_run(run_dir: Path) -> int:
+def _resume_run(run_dir: Path, from_epoch: int | None, restart: bool) -> int:
+    from mlexp import backups
     from mlexp.training import train
 
-    status = runs.RunDir(run_dir).read_json(runs.METRICS).get("status", "running")
+    run = runs.RunDir(run_dir)
+    try:
+        status = run.read_json(runs.METRICS).get("status", "running")
+    except MlexpError as exc:
+        raise MlexpError(
+            f"resume: {exc}. If the run did not finish, remove that file and resume again; "
+            f"if it did, its results are in {run_dir} (history.csv, model.keras)"
+        ) from None
     if status in FINISHED:
         print(f"{run_dir} already {status}; nothing to resume.")
         return 0
-    metrics = train(load_config(run_dir), run_dir, resume=True)
+    cfg = load_config(run_dir)
+    if not restart:
+        backups.choose(run, from_epoch)  # a damaged backup is refused before anything is written
+    if restart:
+        log.info("Starting %s over: its backups and history are discarded", run_dir)
+        backups.discard(run)
+        run.file(runs.HISTORY).unlink(missing_ok=True)
+    metrics = train(cfg, run_dir, resume=True, from_epoch=from_epoch)
     print(f"Resumed {run_dir}: {metrics['status']}, test accuracy {metrics.get('test_accuracy', float('nan')):.4f}")
     return 0
 
 
 def _resume_sweep(sweep_dir: Path) -> int:
     """Relaunch the sweep into its own folder; finished jobs are skipped, the others continue."""
-    multirun = yaml.safe_load((sweep_dir / "multirun.yaml").read_text())
-    overrides = list(multirun["hydra"]["overrides"]["task"])
+    multirun = read_yaml_mapping(sweep_dir / "multirun.yaml", "the sweep's Hydra config")
+    overrides = OmegaConf.select(OmegaConf.create(multirun), "hydra.overrides.task", default=None)
+    if overrides is None:
+        raise MlexpError(f"{sweep_dir / 'multirun.yaml'} has no hydra.overrides.task; the sweep cannot be relaunched")
+    overrides = [str(o) for o in overrides]
     from mlexp.cli import main
 
     os.environ[RESUME_ENV] = "1"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -13,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mlexp.errors import MlexpError
+from mlexp.errors import MlexpError, first_line
 
 CONFIG = "resolved_config.yaml"
 HISTORY = "history.csv"
@@ -30,12 +31,29 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+TMP_DIR = ".tmp"  # a run's half-written files: a kill leaves them here, never among the results
+_RUN_MARKERS = (TMP_DIR, CONFIG, HYDRA_DIR, "multirun.yaml")
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path` (same suffix); it replaces `path` only if the block succeeds."""
+    """Yield a temporary path (same suffix); it replaces `path` only if the block succeeds.
+
+    Inside a run or sweep folder the temporary file lives in that folder's `.tmp/`, which is removed
+    again once empty; elsewhere it is a hidden file beside `path`.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    folder = _temp_folder(path.parent)
+    for _ in range(3):  # another write may remove an empty .tmp/ between our mkdir and mkstemp
+        folder.mkdir(exist_ok=True)
+        try:
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.stem}.", suffix=path.suffix)
+            break
+        except FileNotFoundError:
+            continue
+    else:
+        raise MlexpError(f"cannot create a temporary file in {folder}")
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file the mode a plain open() would
     try:
@@ -44,6 +62,18 @@ def atomic_path(path: Path) -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        if folder.name == TMP_DIR:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only when empty: what a killed write left stays until clear_tmp
+
+
+def _temp_folder(parent: Path) -> Path:
+    """The `.tmp/` of the run or sweep folder holding `parent` (up to two levels up), else `parent`."""
+    for folder in (parent, *parent.parents)[:3]:
+        if any((folder / marker).exists() for marker in _RUN_MARKERS):
+            return folder / TMP_DIR
+    return parent
 
 
 def write_text(path: Path, text: str) -> None:
@@ -74,13 +104,21 @@ class RunDir:
         return self.path / name
 
     def claim(self) -> None:
-        """Refuse a folder that already holds a run, so that two runs never mix their files."""
-        if self.file(METRICS).exists():
-            raise MlexpError(
-                f"run directory {self.path} already holds a run ({METRICS} exists); "
-                "choose another with hydra.run.dir=..."
-            )
+        """Refuse a folder that already holds a run, so that two runs never mix their files.
+
+        Hydra's own `.hydra/` and log are allowed: ClaimOutputDir checked the folder before Hydra wrote them.
+        """
+        if any(self.file(name).exists() for name in (CONFIG, METRICS, MANIFEST, HISTORY)):
+            from mlexp.claim import FolderTaken, occupant
+
+            raise FolderTaken(f"run directory {str(self.path)!r} {occupant(self.path, sweep=False)}")
         self.path.mkdir(parents=True, exist_ok=True)
+        self.clear_tmp()
+        self.file(TMP_DIR).mkdir()  # marks the folder as a run's before its first file is written
+
+    def clear_tmp(self) -> None:
+        """Remove what killed writes left in `.tmp/` (at start and at resume)."""
+        shutil.rmtree(self.file(TMP_DIR), ignore_errors=True)
 
     def write_config(self, cfg) -> None:
         from omegaconf import OmegaConf
@@ -93,6 +131,18 @@ class RunDir:
         with atomic_path(self.file(HISTORY)) as tmp:
             pd.DataFrame(rows).to_csv(tmp, index=False)
 
+    def read_history(self) -> list[dict[str, float]]:
+        """history.csv's rows ([] when there is none yet)."""
+        import pandas as pd
+
+        path = self.file(HISTORY)
+        if not path.is_file() or path.stat().st_size == 0:
+            return []
+        try:
+            return pd.read_csv(path).to_dict("records")
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MlexpError(f"{path} is not a readable CSV table ({first_line(exc)})") from None
+
     def write_metrics(self, metrics: dict[str, Any]) -> None:
         write_json(self.file(METRICS), metrics)
 
@@ -102,9 +152,19 @@ class RunDir:
         self.write_metrics({"status": status, "error": f"{type(exc).__name__}: {exc}", **extra})
         self.update_manifest(status=status)
 
+    def status(self) -> str:
+        """How the run ended (metrics.json), else what its manifest says ('running' if it was killed)."""
+        for name in (METRICS, MANIFEST):
+            try:
+                status = self.read_json(name).get("status")
+            except (OSError, ValueError):
+                return "unreadable"
+            if status:
+                return status
+        return "not started"
+
     def read_json(self, name: str) -> dict[str, Any]:
-        path = self.file(name)
-        return json.loads(path.read_text()) if path.is_file() else {}
+        return read_json(self.file(name))
 
     def update_manifest(self, **changes: Any) -> None:
         """Change the manifest's fields (status, end time); a run without a manifest gets none."""
@@ -117,12 +177,26 @@ class RunDir:
             write_json(self.file(MANIFEST), {**manifest, **changes})
 
 
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from a file ({} when there is no file); a damaged file is an MlexpError naming it."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MlexpError(f"{path} is damaged: not valid JSON ({first_line(exc)})") from None
+    if not isinstance(data, dict):
+        raise MlexpError(f"{path} is damaged: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
 def discard_if_empty(path: Path | str) -> bool:
     """Remove a run folder that holds only Hydra's bookkeeping (after a config error, say)."""
     path = Path(path)
     if not path.is_dir():
         return False
-    leftovers = [p for p in path.iterdir() if p.name != HYDRA_DIR and p.suffix != ".log"]
+    leftovers = [p for p in path.iterdir() if p.name not in (HYDRA_DIR, TMP_DIR) and p.suffix != ".log"]
     if leftovers:
         return False
     shutil.rmtree(path)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-from mlexp import manifest, mlflow_logger, runs
+from mlexp import backups, manifest, mlflow_logger, runs
 from mlexp.errors import MlexpError, RunFailed, StopRequested
 
 log = logging.getLogger(__name__)
@@ -23,14 +22,22 @@ class Interrupted(MlexpError):
 
 
 def train(
-    cfg, run_dir: Path | str, command: list[str] | None = None, overrides: list[str] = (), resume: bool = False
+    cfg,
+    run_dir: Path | str,
+    command: list[str] | None = None,
+    overrides: list[str] = (),
+    resume: bool = False,
+    from_epoch: int | None = None,
 ) -> dict[str, Any]:
     """Train the validated run config `cfg` into `run_dir`; return the metrics written to metrics.json.
 
-    With resume=True, continue the run in `run_dir` from its last completed epoch.
+    With resume=True, continue the run in `run_dir` from its last completed epoch (or from the backup
+    of `from_epoch`).
     """
     run = runs.RunDir(run_dir)
+    check_devices(cfg.trainer)
     if resume and run.file(runs.CONFIG).is_file():
+        run.clear_tmp()
         run.update_manifest(status="running", resumed=manifest.now(), ended=None)
     else:
         if not resume:
@@ -41,7 +48,7 @@ def train(
     elapsed = lambda: round(time.perf_counter() - start, 3)  # noqa: E731
     try:
         with mlflow_logger.tracker(cfg, run) as logger:
-            metrics = _train(cfg, run, start, resume, logger)
+            metrics = _train(cfg, run, start, resume, logger, from_epoch)
     except MlexpError as exc:  # bad input found while building (a layer name, data): keep its message and code
         run.write_failure(exc, "failed", wall_seconds=elapsed())
         raise
@@ -61,7 +68,7 @@ def train(
     return metrics
 
 
-def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger) -> dict[str, Any]:
+def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, from_epoch: int | None) -> dict[str, Any]:
     from mlexp.tf_runtime import import_keras
 
     keras = import_keras()
@@ -91,7 +98,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger) -> dict[st
         history = callbacks.HistoryWriter(run)
         initial_epoch = 0
         if resume:
-            model, initial_epoch, history.rows = _restore(run, keras, model)
+            model, initial_epoch, history.rows = _restore(run, keras, model, from_epoch)
     runs.write_text(run.file(runs.SUMMARY), model_summary(model))
     log.info("Model %r: %s parameters", model.name, f"{model.count_params():,}")
 
@@ -146,7 +153,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger) -> dict[st
     write_run_report(run, cfg, history.rows, metrics, splits, val_pred, test_pred, checks)
     write_hparams(run, cfg, metrics)  # TensorBoard's HParams dashboard: one row per run
     logger.finish(metrics)
-    shutil.rmtree(run.file("backup"), ignore_errors=True)  # finished: nothing left to resume
+    backups.discard(run)  # finished: nothing left to resume
     return metrics
 
 
@@ -164,6 +171,30 @@ def distribution_strategy(trainer):
         ", ".join(strategy.extended.worker_devices),
     )
     return strategy
+
+
+def check_devices(trainer) -> None:
+    """Refuse trainer.devices naming a device this machine lacks (TensorFlow would quietly use the CPU)."""
+    if trainer.distribution == "none" or not trainer.devices:
+        return
+    from mlexp.errors import ConfigError
+    from mlexp.tf_runtime import import_keras
+
+    import_keras()
+    import tensorflow as tf
+
+    present = [d.name for d in tf.config.list_logical_devices()]
+    known = {_device_key(name): name for name in present}
+    for i, device in enumerate(trainer.devices):
+        if _device_key(device) not in known:
+            raise ConfigError(f"trainer.devices[{i}]", device, f"a device of this machine: {', '.join(present)}")
+
+
+def _device_key(name: str) -> tuple[str, int]:
+    """'/gpu:0', 'GPU:0' and '/job:localhost/replica:0/task:0/device:GPU:0' name the same device."""
+    tail = str(name).lower().rsplit("/", 1)[-1].removeprefix("device:")
+    kind, _, index = tail.partition(":")
+    return kind, int(index) if index.isdigit() else -1
 
 
 def preflight(cfg, splits, model, run: runs.RunDir | None = None):
@@ -191,26 +222,19 @@ def predicted_classes(outputs, logits: bool):
     return outputs.argmax(axis=-1)
 
 
-def _restore(run: runs.RunDir, keras, model):
+def _restore(run: runs.RunDir, keras, model, from_epoch: int | None):
     """The backed-up model (with optimizer state), its epoch count, and the history up to it.
 
     Without a backup (stopped during its first epoch, or failed before training) the run starts over.
     """
-    from mlexp.callbacks import BACKUP_MODEL, BACKUP_STATE
-
-    if not run.file(BACKUP_STATE).is_file():
+    restored = backups.restore(run, keras, from_epoch)
+    if restored is None:
         log.info("No completed epoch in %s: starting it over", run.path)
         return model, 0, []
-    epochs = run.read_json(BACKUP_STATE)["epochs_completed"]
+    model, epochs = restored
     log.info("Resuming %s after epoch %d", run.path, epochs)
-    model = keras.models.load_model(run.file(BACKUP_MODEL))
-    rows = []
-    if run.file(runs.HISTORY).is_file():
-        import pandas as pd
-
-        # A kill between the history write and the backup leaves one epoch too many: drop it.
-        history = pd.read_csv(run.file(runs.HISTORY))
-        rows = history[history["epoch"] <= epochs].to_dict("records")
+    # A kill between the history write and the backup leaves one epoch too many: drop it.
+    rows = [row for row in run.read_history() if row["epoch"] <= epochs]
     return model, epochs, rows
 
 

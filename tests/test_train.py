@@ -188,9 +188,10 @@ def test_a_folder_holding_a_run_is_refused(mlexp, tmp_path):
     assert mlexp("train", *TINY, "hydra.run.dir=outputs/same").code == 0
     before = (tmp_path / "outputs/same/metrics.json").read_text()
     result = mlexp("train", *TINY, "hydra.run.dir=outputs/same")
-    assert result.code == 1
+    assert result.code == 2
     assert result.err == (
-        f"mlexp train: run directory {tmp_path}/outputs/same already holds a run (metrics.json exists); "
-        "choose another with hydra.run.dir=...\n"
+        "mlexp train: hydra.run.dir: got 'outputs/same', which already holds a finished run (status: completed); "
+        "nothing was changed. Repeat it with: mlexp rerun outputs/same, or train into a new folder (leave out "
+        "hydra.run.dir, or give a path that does not exist yet)\n"
     )
     assert (tmp_path / "outputs/same/metrics.json").read_text() == before

@@ -222,4 +222,4 @@ TRAINER: dict[str, Rule] = {
 
 TOP_LEVEL = (*COMPONENTS, "callbacks", "trainer", "seed")
 SEARCH_KEYS = ("tuner", "search_space", "hparams_search")  # what a search adds; never part of a run config
-SEED = integer(0)
+SEED = integer(0, 2**32 - 1)  # NumPy's seed range (keras.utils.set_random_seed seeds NumPy too)

@@ -39,7 +39,11 @@ def _resolve(cfg: DictConfig) -> dict[str, Any]:
     except MissingMandatoryValue as exc:
         raise ConfigError(exc.full_key, "???", "a value (it is mandatory)") from None
     except InterpolationResolutionError as exc:
-        raise ConfigError(exc.full_key, exc.msg, "an interpolation that resolves") from None
+        raw = OmegaConf.to_container(cfg, resolve=False)
+        for part in str(exc.full_key).split("."):  # the value as written: `${nope}`
+            raw = raw.get(part) if isinstance(raw, dict) else None
+        reason = str(exc.msg).strip().splitlines()[0]  # the rest repeats the key and the node type
+        raise ConfigError(exc.full_key, raw, f"an interpolation that resolves ({reason})") from None
 
 
 def _check_keys(prefix: str, section: Any, allowed: dict, owner: str) -> None:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from mlexp import runs
-from mlexp.errors import MlexpError
+from mlexp.errors import MlexpError, first_line
 
 
 @dataclass
@@ -60,51 +60,67 @@ def _job_order(path: Path):
 
 
 def load_run(path: Path) -> RunRecord:
-    config = _load_config(path)
+    """A run's files; a damaged one makes the record's status 'unreadable' (the others are still compared)."""
+    damaged: list[str] = []
+
+    def read(name: str, reader, empty):
+        try:
+            return reader(path)
+        except Exception as exc:  # binary garbage, cut-off JSON or YAML: any parser's error
+            damaged.append(f"{name} is unreadable ({first_line(exc)})")
+            return empty
+
+    config = read(runs.CONFIG, _load_config, {})
+    overrides = read(f"{runs.HYDRA_DIR}/overrides.yaml", _load_overrides, {})
+    metrics = read(runs.METRICS, lambda p: runs.read_json(p / runs.METRICS), {})
+    history = read(runs.HISTORY, lambda p: pd.DataFrame(runs.RunDir(p).read_history()), pd.DataFrame())
+    if "status" not in metrics and len(history):
+        metrics = {**from_history(history), **metrics}
+    if damaged:
+        metrics = {**metrics, "status": "unreadable", "error": "; ".join(damaged)}
+    return RunRecord(path, flatten(config), overrides, metrics, history)
+
+
+def _load_overrides(path: Path) -> dict[str, str]:
     overrides_file = path / runs.HYDRA_DIR / "overrides.yaml"
     overrides = {}
     if overrides_file.is_file():
         for item in yaml.safe_load(overrides_file.read_text()) or []:
             key, _, value = str(item).partition("=")
             overrides[key.lstrip("+~")] = value
-    metrics = _load_json(path / runs.METRICS)
-    history = pd.read_csv(path / runs.HISTORY) if (path / runs.HISTORY).is_file() else pd.DataFrame()
-    if "status" not in metrics and len(history):
-        metrics = {**from_history(history), **metrics}
-    return RunRecord(path, flatten(config), overrides, metrics, history)
+    return overrides
 
 
 def _load_config(path: Path) -> dict[str, Any]:
     if (path / runs.CONFIG).is_file():
-        return yaml.safe_load((path / runs.CONFIG).read_text()) or {}
-    from omegaconf import OmegaConf
+        config = yaml.safe_load((path / runs.CONFIG).read_text())
+    else:
+        from omegaconf import OmegaConf
 
-    cfg = OmegaConf.load(path / runs.HYDRA_DIR / "config.yaml")
-    try:
-        return OmegaConf.to_container(cfg, resolve=True)
-    except Exception:  # an interpolation that does not resolve: the raw values still tell the story
-        return OmegaConf.to_container(cfg, resolve=False)
-
-
-def _load_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        return {"status": "unreadable", "error": f"{path.name}: {exc}"}
+        cfg = OmegaConf.load(path / runs.HYDRA_DIR / "config.yaml")
+        try:
+            config = OmegaConf.to_container(cfg, resolve=True)
+        except Exception:  # an interpolation that does not resolve: the raw values still tell the story
+            config = OmegaConf.to_container(cfg, resolve=False)
+    if not isinstance(config, dict | None):
+        raise ValueError(f"expected a mapping, got {type(config).__name__}")
+    return config or {}
 
 
 def from_history(history: pd.DataFrame) -> dict[str, Any]:
     """Final and best validation metrics of a run that has not finished (still running, or cut short)."""
     out: dict[str, Any] = {"epochs_run": len(history)}
+    # A diverged epoch (loss NaN or infinite) is no candidate for "best", whatever its accuracy says.
+    losses = history[[c for c in ("loss", "val_loss") if c in history]].astype(float)
+    sound = np.isfinite(losses).all(axis=1) if len(losses.columns) else pd.Series(True, index=history.index)
     for name in history.columns:
         if name in ("epoch", "learning_rate"):
             continue
         values = history[name]
         out[f"final_{name}"] = float(values.iloc[-1])
-        if name.startswith("val_") and values.notna().any():
-            best = values.idxmin() if name.endswith("loss") else values.idxmax()
+        candidates = values[sound]
+        if name.startswith("val_") and candidates.notna().any():
+            best = candidates.idxmin() if name.endswith("loss") else candidates.idxmax()
             out[f"best_{name}"] = float(values[best])
             out[f"best_{name}_epoch"] = int(history["epoch"][best]) if "epoch" in history else int(best) + 1
     return out

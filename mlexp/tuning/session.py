@@ -60,6 +60,9 @@ def _make_search(settings, space: SearchSpace, base: DictConfig, session: Path, 
 
     import_keras()  # first: it keeps TensorFlow's start-up banner off the console
     import keras_tuner as kt
+    from keras_tuner.src import config as kt_config
+
+    kt_config.DEBUG = False  # else keras-tuner prints each failed trial's traceback; the trial folder keeps it
 
     hp = kt.HyperParameters()
     space.declare(hp)

@@ -1,0 +1,110 @@
+"""Claim an output folder before anything is written into it, Hydra's own `.hydra/` included.
+
+Hydra writes `.hydra/` (and the sweep's `multirun.yaml`) before the task runs, so the check has to
+happen in a Hydra callback, at `on_run_start` / `on_multirun_start`. Hydra turns a callback's
+exceptions into warnings; the refusal therefore travels as `Refused`, a BaseException that
+`hydra_app.run_hydra` unwraps into the MlexpError it carries.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+
+from mlexp.errors import MlexpError
+
+MIN_FREE_BYTES = 16 * 2**20  # below this a run cannot even write its model; refuse at start
+
+
+class FolderTaken(MlexpError):
+    exit_code = 2
+
+
+class Refused(BaseException):  # noqa: N818 (a control-flow signal, not an error class)
+    """Carries an MlexpError through Hydra's callback runner, which swallows Exceptions."""
+
+    def __init__(self, error: MlexpError):
+        super().__init__(str(error))
+        self.error = error
+
+
+class ClaimOutputDir(Callback):
+    """Refuse a run folder or sweep folder that already holds something, before Hydra writes to it."""
+
+    def on_run_start(self, config, **kwargs: Any) -> None:
+        _guard(lambda: claim(Path(str(config.hydra.run.dir)), "hydra.run.dir", sweep=False))
+
+    def on_multirun_start(self, config, **kwargs: Any) -> None:
+        from mlexp.reruns import resuming
+
+        if not resuming():  # `mlexp resume SWEEP` relaunches into its own folder on purpose
+            _guard(lambda: claim(Path(str(config.hydra.sweep.dir)), "hydra.sweep.dir", sweep=True))
+
+
+def _guard(check) -> None:
+    try:
+        check()
+    except MlexpError as exc:
+        raise Refused(exc) from None
+
+
+def claim(path: Path, key: str, sweep: bool) -> None:
+    """Create `path` as a new or empty folder with room to write; raise FolderTaken otherwise."""
+    if path.exists() and not path.is_dir():
+        raise FolderTaken(f"{key}: got {str(path)!r}, which is a file; expected a new or empty folder")
+    if path.is_dir() and any(path.iterdir()):
+        raise FolderTaken(f"{key}: got {str(path)!r}, {occupant(path, sweep)}")
+    created = not path.exists()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(path).free
+    except OSError as exc:
+        raise MlexpError(
+            f"{key}: cannot create {str(path)!r} ({exc.strerror or exc}); choose a folder you can write, "
+            f"e.g. {key}=outputs/mine"
+        ) from None
+    if not os.access(path, os.W_OK):
+        raise MlexpError(
+            f"{key}: {str(path)!r} is not writable; choose a folder you can write, e.g. {key}=outputs/mine"
+        )
+    if free < MIN_FREE_BYTES:
+        if created:
+            path.rmdir()
+        raise MlexpError(
+            f"{key}: the disk holding {str(path)!r} is full ({free // 2**20} MiB free, at least "
+            f"{MIN_FREE_BYTES // 2**20} MiB needed); free some space or choose a folder on another disk"
+        )
+
+
+def occupant(path: Path, sweep: bool) -> str:
+    """What is in the folder, and the command to use instead; nothing in it is touched."""
+    from mlexp import runs
+    from mlexp.reruns import FINISHED
+
+    key = "hydra.sweep.dir" if sweep else "hydra.run.dir"
+    new_folder = f"train into a new folder (leave out {key}, or give a path that does not exist yet)"
+    if sweep and (path / "multirun.yaml").is_file():
+        return (
+            f"which already holds a sweep; nothing was changed. Continue its unfinished jobs with: "
+            f"mlexp resume {path}, or {new_folder}"
+        )
+    if (path / runs.CONFIG).is_file() or (path / runs.HYDRA_DIR).is_dir():
+        status = runs.RunDir(path).status()
+        if status in FINISHED:
+            return (
+                f"which already holds a finished run (status: {status}); nothing was changed. "
+                f"Repeat it with: mlexp rerun {path}, or {new_folder}"
+            )
+        if status == "running":
+            status = "running: it was killed, or is training now"
+        return (
+            f"which already holds an unfinished run (status: {status}); nothing was changed. "
+            f"Continue it with: mlexp resume {path}, or {new_folder}"
+        )
+    names = sorted(p.name for p in path.iterdir())
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return f"which is not empty ({shown}); nothing was changed. Give {key} a new or empty folder"
