@@ -52,8 +52,8 @@ def closest(word: str, known: Iterable[str]) -> str | None:
     folded = {k.lower(): k for k in known}
     if str(word).lower() in folded:
         return folded[str(word).lower()]
-    matches = difflib.get_close_matches(str(word).lower(), list(folded), n=1, cutoff=0.6)
-    return folded[matches[0]] if matches else None
+    matches = difflib.get_close_matches(str(word), known, n=1, cutoff=0.6)
+    return matches[0] if matches else None
 
 
 def first_line(exc: BaseException) -> str:

@@ -39,7 +39,8 @@ CASES = [
     ("trainer.epochs=abc", "Config error at trainer.epochs: got 'abc'; expected an integer >= 1."),
     ("trainer.epochs=2.5", "Config error at trainer.epochs: got 2.5; expected an integer >= 1."),
     ("trainer.batch_size=0", "Config error at trainer.batch_size: got 0; expected an integer >= 1."),
-    ("seed=-1", "Config error at seed: got -1; expected an integer >= 0."),
+    ("seed=-1", "Config error at seed: got -1; expected an integer in [0, 4294967295]."),
+    ("seed=4294967296", "Config error at seed: got 4294967296; expected an integer in [0, 4294967295]."),
     ("model.batch_norm=maybe", "Config error at model.batch_norm: got 'maybe'; expected true or false."),
     (
         "optimizer=sgd optimizer.momentum=1.5",

@@ -104,9 +104,10 @@ def test_sequential_bad_argument_is_a_config_error(mlexp):
     result = mlexp("train", *NO_MODEL_KEYS, "model=sequential", "model.layers=[{layer: Dense, unit: 3}]")
     assert result.code == 2
     assert result.err.startswith(
-        "mlexp train: Config error at model.layers[0]: got {'layer': 'Dense', 'unit': 3}; "
-        "expected arguments that keras.layers.Dense accepts"
+        "mlexp train: Config error at model.layers[0].unit: got 3; expected an argument of keras.layers.Dense: "
+        "activation, activity_regularizer,"
     )
+    assert result.err.endswith(" Did you mean 'units'?\n")
 
 
 AUGMENTATIONS = sorted(p.stem for p in (CONF_DIR / "augmentation").glob("*.yaml"))

@@ -122,11 +122,12 @@ class LayerList(Rule):
     def check(self, key: str, value: Any) -> None:
         if not isinstance(value, list) or len(value) < self.min_len:
             raise ConfigError(key, value, self.expected)
+        from mlexp.config.layers import check_layer
+
         for i, entry in enumerate(value):
             if not isinstance(entry, dict) or not isinstance(entry.get("layer"), str):
                 raise ConfigError(f"{key}[{i}]", entry, "a mapping like {layer: ClassName, arg: value}")
-            if self.allowed:
-                choice(self.allowed, "one of").check(f"{key}[{i}].layer", entry["layer"])
+            check_layer(f"{key}[{i}]", entry, self.allowed)
 
 
 def layer_list(allowed: tuple[str, ...] = (), min_len: int = 1) -> LayerList:

@@ -1,0 +1,83 @@
+"""Check `{layer: ClassName, arg: value}` entries against the Keras signature table, without Keras.
+
+The table (keras_layers.json) is generated from Keras by mlexp.config.layer_table.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from mlexp.config.layer_table import TABLE
+from mlexp.config.rules import boolean, choice, number
+from mlexp.errors import ConfigError, closest
+
+REQUIRED = "<required>"
+# Arguments whose value Keras resolves by name through a registry: (name ending, table key, what it is).
+_NAMED = (
+    ("activation", "activations", "a Keras activation"),
+    ("_initializer", "initializers", "a Keras initializer"),
+    ("_regularizer", "regularizers", "a Keras regularizer"),
+    ("_constraint", "constraints", "a Keras constraint"),
+)
+
+
+@cache
+def table() -> dict[str, Any]:
+    return json.loads(TABLE.read_text(encoding="utf-8"))
+
+
+def layer_names() -> list[str]:
+    return list(table()["layers"])
+
+
+def check_layer(key: str, entry: dict[str, Any], allowed: tuple[str, ...] = ()) -> None:
+    """Raise ConfigError at `key` for an unknown layer, an unknown or missing argument, or a value Keras refuses."""
+    name = entry["layer"]
+    layers = table()["layers"]
+    if allowed:
+        choice(allowed, "one of").check(f"{key}.layer", name)
+    if name not in layers:
+        raise ConfigError(f"{key}.layer", name, "a Keras layer class name (keras.layers.*)", closest(name, layers))
+    spec = layers[name]
+    given = {arg: value for arg, value in entry.items() if arg != "layer"}
+    for arg, value in given.items():
+        if arg not in spec["args"]:
+            raise ConfigError(
+                f"{key}.{arg}", value, f"an argument of keras.layers.{name}: {', '.join(sorted(spec['args']))}",
+                closest(arg, spec["args"]),
+            )  # fmt: skip
+        _check_value(f"{key}.{arg}", arg, value, spec)
+    for arg, default in spec["args"].items():
+        if default == REQUIRED and arg not in given:
+            raise ConfigError(f"{key}.{arg}", None, f"a value (keras.layers.{name} needs it)")
+
+
+def _check_value(key: str, arg: str, value: Any, spec: dict[str, Any]) -> None:
+    if arg in spec["enums"]:
+        choice(tuple(spec["enums"][arg]), "one of").check(key, value)
+    if arg in spec["ranges"]:
+        _check_range(key, value, spec["ranges"][arg])
+    default = spec["args"][arg]
+    if isinstance(default, bool):
+        boolean().check(key, value)
+    for ending, registry, what in _NAMED:
+        if arg.endswith(ending) and isinstance(value, str):
+            names = table()[registry]
+            if value not in names:
+                raise ConfigError(
+                    key, value, f"{what}: {', '.join(n for n in names if n.islower())}", closest(value, names)
+                )
+
+
+def _check_range(key: str, value: Any, bounds: list) -> None:
+    lo, hi, lo_open, hi_open, integer = bounds
+    rule = number(lo, hi, lo_open=lo_open, hi_open=hi_open, integer=integer)
+    if value is None:
+        return
+    if isinstance(value, list):  # (low, high) factors, per-axis sizes
+        if not value or not all(rule.test(v) for v in value):
+            raise ConfigError(key, value, f"{rule.expected}, or a list of them")
+        return
+    rule.check(key, value)
