@@ -104,7 +104,8 @@ def test_sigterm_stops_after_the_batch_and_resume_matches_an_uninterrupted_run(m
     assert read_metrics(cut)["status"] == "interrupted"
     assert json.loads((cut / "manifest.json").read_text())["status"] == "interrupted"
     assert (cut / "checkpoints" / "interrupted.keras").is_file()
-    assert json.loads((cut / "backup" / "state.json").read_text()) == {"epochs_completed": 2, "model": "model-0002.keras"}
+    state = json.loads((cut / "backup" / "state.json").read_text())
+    assert state == {"epochs_completed": 2, "model": "model-0002.keras"}
     assert sorted(p.name for p in (cut / "backup").glob("*.keras")) == ["model-0001.keras", "model-0002.keras"]
     assert pd.read_csv(cut / "history.csv")["epoch"].tolist() == [1, 2]
     assert signal.getsignal(signal.SIGTERM) == handler_before  # GracefulStop put the handler back
