@@ -10,11 +10,10 @@ from __future__ import annotations
 import logging
 import re
 import shutil
-import zipfile
 from pathlib import Path
 
 from mlexp import runs
-from mlexp.errors import MlexpError, first_line
+from mlexp.errors import MlexpError
 
 log = logging.getLogger(__name__)
 
@@ -85,20 +84,10 @@ def choose(run: runs.RunDir, from_epoch: int | None = None) -> tuple[int, Path] 
     if from_epoch not in backups:
         choices = ", ".join(map(str, backups)) or "none"
         raise MlexpError(f"--from-epoch: got {from_epoch}; the backups of {run.path} are of epochs: {choices}")
-    problem = damage(backups[from_epoch])
+    problem = runs.archive_damage(backups[from_epoch])
     if problem:
         raise _unreadable(run, backups[from_epoch], problem, _except(backups, from_epoch))
     return from_epoch, backups[from_epoch]
-
-
-def damage(path: Path) -> str | None:
-    """Why a .keras file cannot be loaded (a .keras file is a zip archive), or None if it looks whole."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            broken = archive.testzip()
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        return f"not a complete .keras archive: {first_line(exc)}"
-    return f"not a complete .keras archive: {broken} is damaged" if broken else None
 
 
 def restore(run: runs.RunDir, keras, from_epoch: int | None = None):
@@ -108,11 +97,9 @@ def restore(run: runs.RunDir, keras, from_epoch: int | None = None):
         return None
     epochs, path = chosen
     try:
-        model = keras.models.load_model(path)
-    except Exception as exc:  # a whole archive whose content Keras refuses
-        raise _unreadable(
-            run, path, first_line(exc), {e: p for e, p in available(run).items() if e != epochs}
-        ) from None
+        model = runs.load_model(path, keras)
+    except runs.UnreadableModel as exc:
+        raise _unreadable(run, path, exc.reason, _except(available(run), epochs)) from None
     discard(run, after=epochs)  # newer backups (after --from-epoch) would be stale
     return model, epochs
 
@@ -123,7 +110,7 @@ def _except(backups: dict[int, Path], epoch: int) -> dict[int, Path]:
 
 def _unreadable(run: runs.RunDir, path: Path, reason: str, others: dict[int, Path]) -> BackupUnreadable:
     message = f"{path} is unreadable ({reason}); nothing was changed."
-    good = [epoch for epoch, other in others.items() if damage(other) is None]
+    good = [epoch for epoch, other in others.items() if runs.archive_damage(other) is None]
     if good:
         epoch = max(good)
         message += f" Continue from epoch {epoch}, the previous backup, with: "

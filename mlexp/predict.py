@@ -100,11 +100,13 @@ def predict(run_dir: Path, inputs: list[Path], top_k: int, out: Path) -> pd.Data
     from mlexp.tf_runtime import import_keras
 
     run = _finished(Path(run_dir))
+    if out.is_dir():
+        raise MlexpError(f"predict --out: got {out}, a folder; expected a CSV file path, e.g. {out}/predictions.csv")
     info = run.read_json(runs.PREPROCESSING)
     shape, names = tuple(info["input_shape"]), info["class_names"]
     x, labels = load_inputs(inputs, shape, info["max_value"])
     keras = import_keras()
-    model = keras.models.load_model(run.file(runs.MODEL), safe_mode=True)
+    model = runs.load_model(run.file(runs.MODEL), keras, safe_mode=True)
     outputs = model.predict(apply(info, x), verbose=0)
     probabilities = _probabilities(outputs, run)
     k = min(top_k, len(names))
@@ -164,7 +166,7 @@ def export(run_dir: Path, fmt: str, out: Path) -> Path:
     run = _finished(Path(run_dir))
     _check_export_folder(run, Path(out))
     keras = import_keras()
-    model = keras.models.load_model(run.file(runs.MODEL), safe_mode=True)
+    model = runs.load_model(run.file(runs.MODEL), keras, safe_mode=True)
     if fmt == "keras":
         target = out / "model.keras"
         with runs.atomic_path(target) as tmp:

@@ -70,7 +70,11 @@ def rerun(run_dir: Path, overrides: list[str], verify: bool = True) -> int:
         print(f"Rerun directory: {new_dir}\n{run_dir} is a config, not a run: nothing to verify against.")
         return 0
     original = runs.RunDir(run_dir)
-    changed = differing_versions(original.read_json(runs.MANIFEST))
+    try:
+        changed = differing_versions(original.read_json(runs.MANIFEST))
+    except MlexpError as exc:  # the versions cannot be compared; the rerun itself needs only the config
+        print(f"mlexp rerun: warning: {exc}; package versions not compared", file=sys.stderr)
+        changed = []
     if changed:
         warning = f"package versions differ from the original run: {', '.join(changed)}"
         print(f"mlexp rerun: warning: {warning}", file=sys.stderr)
@@ -95,7 +99,7 @@ def rerun(run_dir: Path, overrides: list[str], verify: bool = True) -> int:
 
 def compare_runs(original: Path, new: Path) -> tuple[str, str | None]:
     """A match table of the two runs' metrics, and the first difference (epoch and metric) or None."""
-    a, b = pd.read_csv(original / runs.HISTORY), pd.read_csv(new / runs.HISTORY)
+    a, b = (pd.DataFrame(runs.RunDir(path).read_history()) for path in (original, new))
     difference = None
     for i in range(max(len(a), len(b))):
         if i >= len(a) or i >= len(b):

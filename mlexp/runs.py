@@ -191,6 +191,35 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+class UnreadableModel(MlexpError):
+    def __init__(self, path: Path, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(f"{path} is unreadable ({reason})")
+
+
+def archive_damage(path: Path) -> str | None:
+    """Why a .keras file cannot be loaded (a .keras file is a zip archive), or None if it looks whole."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            broken = archive.testzip()
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        return f"not a complete .keras archive: {first_line(exc)}"
+    return f"not a complete .keras archive: {broken} is damaged" if broken else None
+
+
+def load_model(path: Path, keras, **kwargs):
+    """keras.models.load_model, with a damaged file as an MlexpError naming it instead of Keras' words."""
+    problem = archive_damage(path)
+    if problem:
+        raise UnreadableModel(path, problem)
+    try:
+        return keras.models.load_model(path, **kwargs)
+    except Exception as exc:  # a whole archive whose content Keras refuses: any of its loader's errors
+        raise UnreadableModel(path, first_line(exc)) from None
+
+
 def discard_if_empty(path: Path | str) -> bool:
     """Remove a run folder that holds only Hydra's bookkeeping (after a config error, say)."""
     path = Path(path)

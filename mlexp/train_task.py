@@ -59,8 +59,7 @@ def _train(cfg: DictConfig, run_dir: Path, single_run: bool) -> float | None:
     from hydra.core.hydra_config import HydraConfig
 
     try:
-        _check_search(cfg, HydraConfig.get().runtime.choices)
-        run_cfg = validate(cfg)
+        return _validate_and_train(cfg, run_dir, HydraConfig.get())
     except ConfigError:
         if single_run:
             from mlexp.runs import discard_if_empty
@@ -68,12 +67,17 @@ def _train(cfg: DictConfig, run_dir: Path, single_run: bool) -> float | None:
             discard_if_empty(run_dir)  # nothing ran: leave no empty run folder behind
         raise
 
+
+def _validate_and_train(cfg: DictConfig, run_dir: Path, hydra_cfg) -> float | None:
+    _check_search(cfg, hydra_cfg.runtime.choices)
+    run_cfg = validate(cfg)
+
     from mlexp.reruns import FINISHED, resuming
     from mlexp.runs import METRICS, RunDir
     from mlexp.training import train  # imports TensorFlow
 
     command = sys.argv[0].split() + sys.argv[1:]  # run_hydra sets argv[0] to "mlexp train"
-    overrides = list(HydraConfig.get().overrides.task)
+    overrides = list(hydra_cfg.overrides.task)
     done = RunDir(run_dir).read_json(METRICS) if resuming() else {}
     if done.get("status") in FINISHED:
         log.info("Job %s already %s; skipped", run_dir.name, done["status"])

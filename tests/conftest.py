@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ def mlexp(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
 
     def run(*args: str) -> Result:
+        _drop_closed_log_handlers()
         try:
             code = main(list(args))
         except SystemExit as exc:  # Hydra and argparse exit this way
@@ -42,6 +44,13 @@ def mlexp(tmp_path, monkeypatch, capsys):
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+def _drop_closed_log_handlers() -> None:
+    """An earlier in-process Hydra run leaves a handler on a closed capture stream; a new process never would."""
+    for handler in logging.root.handlers[:]:
+        if getattr(getattr(handler, "stream", None), "closed", False):
+            logging.root.removeHandler(handler)
 
 
 def run_dirs(root: Path) -> list[Path]:

@@ -15,8 +15,9 @@ def check(overrides: list[str]) -> int:
     from mlexp import data, models
     from mlexp.doctor import preflight
     from mlexp.tf_runtime import import_keras
-    from mlexp.training import model_summary
+    from mlexp.training import check_devices, model_summary
 
+    check_devices(cfg.trainer)
     keras = import_keras()
     keras.utils.set_random_seed(cfg.seed)
     splits = data.load(cfg.dataset, cfg.trainer)

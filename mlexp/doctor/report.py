@@ -60,7 +60,6 @@ def _table(frame) -> str:
 
 def regenerate(run_dir: Path) -> list[Finding]:
     """mlexp report: the diagnosis and figures of a finished run, again, from its files and its data."""
-    import pandas as pd
 
     from mlexp import data
     from mlexp.errors import MlexpError
@@ -74,9 +73,9 @@ def regenerate(run_dir: Path) -> list[Finding]:
     cfg = load_config(Path(run_dir))
     keras = import_keras()
     splits = data.load(cfg.dataset, cfg.trainer)
-    model = keras.models.load_model(run.file(runs.MODEL))
+    model = runs.load_model(run.file(runs.MODEL), keras)
     val_pred = predicted_classes(model.predict(splits.x_val, verbose=0), cfg.model.logits)
     test_pred = predicted_classes(model.predict(splits.x_test, verbose=0), cfg.model.logits)
-    rows = pd.read_csv(run.file(runs.HISTORY)).to_dict("records")
+    rows = run.read_history()
     checks = [Finding(**f) for f in run.read_json(doctor.PREFLIGHT).get("findings", [])]
     return write_run_report(run, cfg, rows, run.read_json(runs.METRICS), splits, val_pred, test_pred, checks)
