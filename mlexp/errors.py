@@ -102,5 +102,7 @@ def report(prog: str, exc: MlexpError) -> int:
     """Print a user error the one way mlexp prints them; return its exit code."""
     import sys
 
-    print(f"{prog}: {exc}", file=sys.stderr)
+    text, verb = str(exc), prog.split()[-1]
+    text = text.removeprefix(f"{verb}: ")  # messages written for any caller often name the verb already
+    print(f"{prog}: {text}", file=sys.stderr)
     return exc.exit_code

@@ -27,6 +27,8 @@ def load_config(run_dir: Path, overrides: list[str] = ()) -> DictConfig:
 
     `run_dir` may also be a config file itself (a tuning session's best_config.yaml)."""
     path = run_dir if run_dir.is_file() else run_dir / runs.CONFIG
+    if not path.is_file() and (run_dir / runs.HYDRA_DIR / "config.yaml").is_file():
+        path = run_dir / runs.HYDRA_DIR / "config.yaml"  # killed before its first write: Hydra's copy
     if not path.is_file():
         raise MlexpError(f"{run_dir} is not a run directory (no {runs.CONFIG}) nor a config file")
     cfg = OmegaConf.create(read_yaml_mapping(path, "a saved run config"))
@@ -161,6 +163,7 @@ def _resume_run(run_dir: Path, from_epoch: int | None, restart: bool) -> int:
             f"if it did, its results are in {run_dir} (history.csv, model.keras)"
         ) from None
     if status in FINISHED:
+        _tidy_finished(run, status)
         print(f"{run_dir} already {status}; nothing to resume.")
         return 0
     cfg = load_config(run_dir)
@@ -173,6 +176,16 @@ def _resume_run(run_dir: Path, from_epoch: int | None, restart: bool) -> int:
     metrics = train(cfg, run_dir, resume=True, from_epoch=from_epoch)
     print(f"Resumed {run_dir}: {metrics['status']}, test accuracy {metrics.get('test_accuracy', float('nan')):.4f}")
     return 0
+
+
+def _tidy_finished(run: runs.RunDir, status: str) -> None:
+    """A run killed after its metrics.json but before its last bookkeeping: finish that bookkeeping."""
+    from mlexp import backups
+
+    backups.discard(run)
+    run.clear_tmp()
+    if run.read_json(runs.MANIFEST).get("status") == "running":
+        run.update_manifest(status=status)
 
 
 def _resume_sweep(sweep_dir: Path) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mlexp import backups, manifest, mlflow_logger, runs
-from mlexp.errors import MlexpError, RunFailed, StopRequested
+from mlexp.errors import MlexpError, RunFailed, StopRequested, first_line
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,9 @@ def train(
         raise
     except Exception as exc:
         run.write_failure(exc, "failed", wall_seconds=elapsed())
-        raise RunFailed(f"training failed: {type(exc).__name__}: {exc} (traceback in {run.file(runs.ERROR)})") from exc
+        raise RunFailed(
+            f"training failed: {type(exc).__name__}: {first_line(exc)} (traceback in {run.file(runs.ERROR)})"
+        ) from exc
     run.update_manifest(status=metrics["status"])
     return metrics
 
@@ -149,9 +151,9 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, from_epoch
         metrics["distribution"] = {"strategy": cfg.trainer.distribution, "replicas": strategy.num_replicas_in_sync}
     if splits.spec.validation_source == "test":
         metrics["validated_on_test"] = True  # model selection saw the test split: test metrics are optimistic
-    run.write_metrics(metrics)
     write_run_report(run, cfg, history.rows, metrics, splits, val_pred, test_pred, checks)
     write_hparams(run, cfg, metrics)  # TensorBoard's HParams dashboard: one row per run
+    run.write_metrics(metrics)  # last of the results: a run with metrics.json has all its files
     logger.finish(metrics)
     backups.discard(run)  # finished: nothing left to resume
     return metrics

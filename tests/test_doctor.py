@@ -160,7 +160,4 @@ def test_report_needs_a_finished_run(mlexp, tmp_path):
     (tmp_path / "half").mkdir()
     result = mlexp("report", str(tmp_path / "half"))
     assert result.code == 1
-    assert (
-        result.err
-        == f"mlexp report: report: {tmp_path}/half has no finished run (model.keras and history.csv are needed)\n"
-    )
+    assert result.err == f"mlexp report: {tmp_path}/half has no finished run (model.keras and history.csv are needed)\n"

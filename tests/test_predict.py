@@ -49,8 +49,7 @@ def test_predict_bad_input(mlexp, tmp_path, digits_run):
     result = mlexp("predict", str(digits_run), str(tmp_path / "wrong.npy"))
     assert result.code == 1
     assert (
-        result.err
-        == f"mlexp predict: predict: {tmp_path}/wrong.npy holds samples of shape (5, 5); the model takes (8, 8, 1)\n"
+        result.err == f"mlexp predict: {tmp_path}/wrong.npy holds samples of shape (5, 5); the model takes (8, 8, 1)\n"
     )
     (tmp_path / "notes.txt").write_text("x")
     assert "has suffix '.txt'" in mlexp("predict", str(digits_run), str(tmp_path / "notes.txt")).err

@@ -142,7 +142,7 @@ def test_resume_bad_input(mlexp, tmp_path):
     result = mlexp("resume", str(tmp_path / "plain"))
     assert result.code == 1
     assert result.err == (
-        f"mlexp resume: resume: {tmp_path}/plain is neither a run directory (resolved_config.yaml) "
+        f"mlexp resume: {tmp_path}/plain is neither a run directory (resolved_config.yaml) "
         "nor a sweep (multirun.yaml)\n"
     )
 

@@ -135,7 +135,7 @@ def test_compare_single_runs_writes_to_a_new_folder(mlexp, tmp_path):
 
 def test_compare_bad_input(mlexp, tmp_path):
     missing = mlexp("compare", str(tmp_path / "nope"))
-    assert (missing.code, missing.err) == (1, f"mlexp compare: compare: {tmp_path}/nope is not a directory; "
+    assert (missing.code, missing.err) == (1, f"mlexp compare: {tmp_path}/nope is not a directory; "
                                            "expected run or sweep directories\n")  # fmt: skip
     (tmp_path / "empty").mkdir()
     empty = mlexp("compare", str(tmp_path / "empty"))

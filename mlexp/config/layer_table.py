@@ -77,7 +77,10 @@ def _arguments(cls) -> dict[str, Any]:
         params = inspect.signature(init).parameters
         for name, p in params.items():
             if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                args.setdefault(name, p.default)
+                # Only the layer's own constructor requires: a parent's required argument (BaseConv's
+                # `rank`) is one the layer passes itself.
+                default = p.default if not args or p.default is not p.empty else None
+                args.setdefault(name, default)
         if klass is keras.layers.Layer:
             args.update({"input_shape": None, "input_dim": None})  # popped from **kwargs by Layer itself
             break

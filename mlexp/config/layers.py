@@ -63,7 +63,11 @@ def _check_value(key: str, arg: str, value: Any, spec: dict[str, Any]) -> None:
     if isinstance(default, bool):
         boolean().check(key, value)
     for ending, registry, what in _NAMED:
-        if arg.endswith(ending) and isinstance(value, str):
+        if not arg.endswith(ending):
+            continue
+        if isinstance(value, dict):  # Keras' serialized form: {class_name: ..., config: {...}}
+            key, value = f"{key}.class_name", value.get("class_name")
+        if isinstance(value, str) or key.endswith(".class_name"):
             names = table()[registry]
             if value not in names:
                 raise ConfigError(
