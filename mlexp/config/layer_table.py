@@ -57,8 +57,8 @@ RANGES: dict[tuple[str, str], tuple] = {
     ("*", "width"): (1, None, False, False, True),
     ("RandomContrast", "factor"): (0, 1, False, False, False),
     ("RandomBrightness", "factor"): (-1, 1, False, False, False),
-    ("RandomZoom", "height_factor"): (-1, None, False, False, False),
-    ("RandomZoom", "width_factor"): (-1, None, False, False, False),
+    ("RandomZoom", "height_factor"): (-1, 1, True, False, False),
+    ("RandomZoom", "width_factor"): (-1, 1, True, False, False),
     ("RandomTranslation", "height_factor"): (-1, 1, False, False, False),
     ("RandomTranslation", "width_factor"): (-1, 1, False, False, False),
     ("RandomErasing", "factor"): (0, 1, False, False, False),
@@ -70,6 +70,7 @@ def _arguments(cls) -> dict[str, Any]:
     import keras
 
     args: dict[str, Any] = {}
+    own = True
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
         if init is None:
@@ -79,8 +80,8 @@ def _arguments(cls) -> dict[str, Any]:
             if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
                 # Only the layer's own constructor requires: a parent's required argument (BaseConv's
                 # `rank`) is one the layer passes itself.
-                default = p.default if not args or p.default is not p.empty else None
-                args.setdefault(name, default)
+                args.setdefault(name, p.default if own or p.default is not p.empty else None)
+        own = False
         if klass is keras.layers.Layer:
             args.update({"input_shape": None, "input_dim": None})  # popped from **kwargs by Layer itself
             break
@@ -99,11 +100,15 @@ def _json_default(value: Any) -> Any:
     return repr(value)
 
 
-def _rules(table: dict[tuple[str, str], tuple], layer: str, args) -> dict[str, list]:
+def _rules(table: dict[tuple[str, str], tuple], layer: str, args: dict[str, Any]) -> dict[str, list]:
     out = {}
-    for arg in args:
-        rule = table.get((layer, arg), table.get(("*", arg)))
-        if rule is not None and not (table is ENUMS and layer in _UNENUMERATED):
+    for arg, default in args.items():
+        rule = table.get((layer, arg))
+        if rule is None and ("*", arg) in table:
+            rule = table["*", arg]
+            if table is ENUMS and (layer in _UNENUMERATED or default not in (*rule, inspect.Parameter.empty)):
+                rule = None  # the same name with another meaning: ZeroPadding2D's padding is a size
+        if rule is not None:
             out[arg] = list(rule)
     return out
 
