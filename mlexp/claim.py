@@ -33,10 +33,20 @@ class Refused(BaseException):  # noqa: N818 (a control-flow signal, not an error
 
 
 class ClaimOutputDir(Callback):
-    """Refuse a run folder or sweep folder that already holds something, before Hydra writes to it."""
+    """Refuse a run folder or sweep folder that already holds something, before Hydra writes to it.
+
+    With tuning_session=true (mlexp tune), a folder holding a tuning session is accepted: the same
+    command with its hydra.run.dir continues that search.
+    """
+
+    def __init__(self, tuning_session: bool = False):
+        self.tuning_session = tuning_session
 
     def on_run_start(self, config, **kwargs: Any) -> None:
-        _guard(lambda: claim(Path(str(config.hydra.run.dir)), "hydra.run.dir", sweep=False))
+        path = Path(str(config.hydra.run.dir))
+        if self.tuning_session and (path / "keras_tuner").is_dir():
+            return
+        _guard(lambda: claim(path, "hydra.run.dir", sweep=False))
 
     def on_multirun_start(self, config, **kwargs: Any) -> None:
         from mlexp.reruns import resuming
@@ -86,7 +96,7 @@ def occupant(path: Path, sweep: bool) -> str:
     from mlexp.reruns import FINISHED
 
     key = "hydra.sweep.dir" if sweep else "hydra.run.dir"
-    new_folder = f"train into a new folder (leave out {key}, or give a path that does not exist yet)"
+    new_folder = f"use a new folder (leave out {key}, or give a path that does not exist yet)"
     if sweep and (path / "multirun.yaml").is_file():
         return (
             f"which already holds a sweep; nothing was changed. Continue its unfinished jobs with: "

@@ -103,6 +103,10 @@ def predict(run_dir: Path, inputs: list[Path], top_k: int, out: Path) -> pd.Data
     if out.is_dir():
         raise MlexpError(f"predict --out: got {out}, a folder; expected a CSV file path, e.g. {out}/predictions.csv")
     info = run.read_json(runs.PREPROCESSING)
+    missing = [key for key in ("input_shape", "class_names", "max_value") if key not in info]
+    if missing:
+        lacking = ", ".join(missing)
+        raise MlexpError(f"predict: {run.file(runs.PREPROCESSING)} lacks {lacking}; the run folder is damaged")
     shape, names = tuple(info["input_shape"]), info["class_names"]
     x, labels = load_inputs(inputs, shape, info["max_value"])
     keras = import_keras()

@@ -47,9 +47,19 @@ def check_every_file_parses(run: Path) -> None:
             path.read_text(encoding="utf-8")
 
 
-def kill_at(delay: float, args: list[str], cwd: Path) -> bool:
-    """Start mlexp, SIGKILL it after `delay` seconds; False if it had already finished."""
+def manifest(run: Path) -> dict:
+    try:
+        return json.loads((run / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def kill_after_start(args: list[str], cwd: Path, started, delay: float) -> bool:
+    """Start mlexp; once `started()` holds (its work began), SIGKILL it after `delay` s. False if it ended first."""
     proc = subprocess.Popen([MLEXP, *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not started() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     try:
         proc.wait(timeout=delay)
         return False
@@ -60,25 +70,30 @@ def kill_at(delay: float, args: list[str], cwd: Path) -> bool:
 
 
 def test_sigkill_at_random_moments_then_resume(tmp_path):
-    started = time.monotonic()
-    assert mlexp(tmp_path, *ARGS, "hydra.run.dir=reference").returncode == 0
-    wall = time.monotonic() - started  # start-up (imports) is the first part; training and the final writes follow
+    reference = tmp_path / "reference"
+    proc = subprocess.Popen([MLEXP, *ARGS, "hydra.run.dir=reference"], cwd=tmp_path, stdout=subprocess.DEVNULL)
+    while not (reference / "manifest.json").exists() and proc.poll() is None:
+        time.sleep(0.01)
+    began = time.monotonic()
+    assert proc.wait(timeout=300) == 0
+    work = time.monotonic() - began  # from the run's first files to its exit: epochs, backups, final writes
     rng = random.Random(20261130)
     kills = 0
     for i in range(RUNS):
         run = tmp_path / f"run{i}"
-        command = [*ARGS, f"hydra.run.dir={run.name}"]
+        command, started = [*ARGS, f"hydra.run.dir={run.name}"], lambda run=run: (run / "manifest.json").exists()
         for _ in range(KILLS_PER_RUN):
-            killed = kill_at(rng.uniform(0.35 * wall, 1.05 * wall), command, tmp_path)
-            kills += killed
+            kills += kill_after_start(command, tmp_path, started, rng.uniform(0, 1.1 * work))
             if run.exists():
                 check_every_file_parses(run)
+            before = manifest(run).get("resumed")
             command = ["resume", run.name]
+            started = lambda run=run, before=before: manifest(run).get("resumed") not in (None, before)  # noqa: E731
         resumed = mlexp(tmp_path, "resume", run.name)
         assert resumed.returncode == 0, resumed.stderr
         check_every_file_parses(run)
         assert pd.read_csv(run / "history.csv")["epoch"].tolist() == list(range(1, EPOCHS + 1))
         assert json.loads((run / "metrics.json").read_text())["status"] == "completed"
-        assert json.loads((run / "manifest.json").read_text())["status"] == "completed"
+        assert manifest(run)["status"] == "completed"
         assert not (run / ".tmp").exists() and not (run / "backup").exists()
-    assert kills >= RUNS  # most moments fall inside a run; a few may come after it ended
+    assert kills >= RUNS  # most moments fall inside a run; some come after a (shorter) resume ended

@@ -191,7 +191,7 @@ def test_a_folder_holding_a_run_is_refused(mlexp, tmp_path):
     assert result.code == 2
     assert result.err == (
         "mlexp train: hydra.run.dir: got 'outputs/same', which already holds a finished run (status: completed); "
-        "nothing was changed. Repeat it with: mlexp rerun outputs/same, or train into a new folder (leave out "
+        "nothing was changed. Repeat it with: mlexp rerun outputs/same, or use a new folder (leave out "
         "hydra.run.dir, or give a path that does not exist yet)\n"
     )
     assert (tmp_path / "outputs/same/metrics.json").read_text() == before
