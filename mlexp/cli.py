@@ -55,6 +55,7 @@ def _compare(argv: list[str]) -> int:
     from pathlib import Path
 
     from mlexp.reporting import compare
+    from mlexp.runs import holds_results
 
     parser = argparse.ArgumentParser(
         prog="mlexp compare",
@@ -68,6 +69,8 @@ def _compare(argv: list[str]) -> int:
     if args.objective not in numeric:
         raise MlexpError(f"--objective: got {args.objective!r}; expected one of {', '.join(numeric)}")
     out = args.out or compare.default_output(args.paths)
+    if args.out and holds_results(args.out) and not (args.out / "multirun.yaml").is_file():
+        raise MlexpError(f"--out: got {args.out}, which holds a run's results; expected another folder")
     result = compare.compare(args.paths, out, args.objective)
     print(compare.console_table(result))
     print(f"Report: {out / compare.REPORT}")

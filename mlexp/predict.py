@@ -102,6 +102,8 @@ def predict(run_dir: Path, inputs: list[Path], top_k: int, out: Path) -> pd.Data
     run = _finished(Path(run_dir))
     if out.is_dir():
         raise MlexpError(f"predict --out: got {out}, a folder; expected a CSV file path, e.g. {out}/predictions.csv")
+    if out.exists() and runs.holds_results(out.parent):
+        raise MlexpError(f"predict --out: got {out}, a file of a run's results; expected a new CSV file path")
     info = run.read_json(runs.PREPROCESSING)
     missing = [key for key in ("input_shape", "class_names", "max_value") if key not in info]
     if missing:
@@ -150,6 +152,8 @@ def _check_export_folder(run: runs.RunDir, out: Path) -> None:
             f"export --out: got {out}, the run folder itself; expected another folder "
             f"(default: {run.path}/export/FORMAT)"
         )
+    if runs.holds_results(out):
+        raise MlexpError(f"export --out: got {out}, which holds a run's results; expected another folder")
     for folder in (out, *out.parents):
         if folder.exists() and not folder.is_dir():
             raise MlexpError(f"export --out: got {out}, but {folder} is a file; expected a folder path")

@@ -177,6 +177,11 @@ class RunDir:
             write_json(self.file(MANIFEST), {**manifest, **changes})
 
 
+def holds_results(folder: Path) -> bool:
+    """A run or sweep folder: one whose files another command must not overwrite."""
+    return any((Path(folder) / name).exists() for name in (CONFIG, METRICS, MANIFEST, HYDRA_DIR, "multirun.yaml"))
+
+
 def read_json(path: Path) -> dict[str, Any]:
     """A JSON object from a file ({} when there is no file); a damaged file is an MlexpError naming it."""
     path = Path(path)

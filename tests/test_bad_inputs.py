@@ -249,6 +249,18 @@ def test_export_refuses_folders_it_cannot_use(mlexp, finished, tmp_path):
     one_line(mlexp("export", str(finished), "--out", str(finished)), 1, "the run folder itself; expected another")
 
 
+def test_outputs_never_overwrite_another_runs_results(mlexp, finished, run_copy, tmp_path):
+    before = fingerprint(run_copy)
+    np.save(tmp_path / "x.npy", np.zeros((2, 4, 4)))
+    one_line(
+        mlexp("predict", str(finished), "x.npy", "--out", str(run_copy / "metrics.json")), 1,
+        f"predict --out: got {run_copy}/metrics.json, a file of a run's results",
+    )  # fmt: skip
+    one_line(mlexp("export", str(finished), "--out", str(run_copy)), 1, "which holds a run's results")
+    one_line(mlexp("compare", str(finished), "--out", str(run_copy)), 1, "which holds a run's results")
+    assert fingerprint(run_copy) == before
+
+
 def test_compare_lists_damaged_runs_as_unreadable(mlexp, finished, tmp_path):
     damaged = Path(shutil.copytree(finished, tmp_path / "damaged"))
     (damaged / "history.csv").write_bytes(os.urandom(64) + b"\xff\xfe")
