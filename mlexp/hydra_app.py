@@ -18,14 +18,50 @@ class HydraUsageError(MlexpError):
     exit_code = 2
 
 
-def config_dir() -> Path:
-    path = Path(os.environ.get(CONFIG_DIR_ENV) or Path(__file__).resolve().parent.parent / "conf")
-    if not (path / "train.yaml").is_file():
-        raise MlexpError(
-            f"config directory {path} has no train.yaml; set {CONFIG_DIR_ENV} to mlexp's conf/ folder "
-            "or install mlexp from its checkout (pip install -e .)"
-        )
-    return path
+def builtin_config_dir() -> Path:
+    """mlexp's own configs: mlexp/conf in an installed wheel, conf/ beside the package in a checkout."""
+    package = Path(__file__).resolve().parent
+    for path in (package / "conf", package.parent / "conf"):
+        if (path / "train.yaml").is_file():
+            return path
+    raise MlexpError(f"mlexp's configs are missing: no train.yaml in {package / 'conf'}; reinstall mlexp")
+
+
+def project_config_dirs(extra: list[str] = ()) -> list[Path]:
+    """Config folders that add to mlexp's own (their options sit beside mlexp's, and win on a clash):
+    `extra` (-cd DIR of the verbs without Hydra's command line), MLEXP_CONFIG_DIR, and the current
+    folder's conf/ (a user project)."""
+    named = [(f"-cd {d}", Path(d)) for d in extra]
+    if os.environ.get(CONFIG_DIR_ENV):
+        named.append((CONFIG_DIR_ENV, Path(os.environ[CONFIG_DIR_ENV])))
+    for source, path in named:
+        if not path.is_dir():
+            raise MlexpError(f"{source}: no folder {path}; expected a folder of config groups (model/, dataset/, ...)")
+    local = Path.cwd() / "conf"
+    if local.is_dir():
+        named.append(("./conf", local))
+    builtin = builtin_config_dir()
+    found: list[Path] = []
+    for _, path in named:
+        if path.resolve() != builtin and path.resolve() not in found:
+            found.append(path.resolve())
+    return found
+
+
+def config_flags(hydra_cfg) -> list[str]:
+    """The command-line words that bring back the config folders a Hydra run used (for printed hints)."""
+    flags = [
+        word
+        for source in hydra_cfg.runtime.config_sources
+        if source.provider == "command-line"
+        for word in ("-cd", str(source.path).removeprefix("file://"))
+    ]
+    return flags + [str(o) for o in hydra_cfg.overrides.hydra if str(o).startswith("hydra.searchpath=")]
+
+
+def search_path_override(dirs: list[Path]) -> list[str]:
+    """The Hydra override that adds these folders to the config search path (none for no folder)."""
+    return [f"hydra.searchpath=[{','.join(f'file://{d}' for d in dirs)}]"] if dirs else []
 
 
 def run_hydra(task: Callable, config_name: str, argv: list[str], prog: str) -> int:
@@ -34,7 +70,9 @@ def run_hydra(task: Callable, config_name: str, argv: list[str], prog: str) -> i
 
     from mlexp.claim import Refused
 
-    entry = hydra.main(config_path=str(config_dir()), config_name=config_name, version_base="1.3")(task)
+    entry = hydra.main(config_path=str(builtin_config_dir()), config_name=config_name, version_base="1.3")(task)
+    if not any(arg.startswith("hydra.searchpath=") for arg in argv):  # the user's own setting wins
+        argv = [*argv, *search_path_override(project_config_dirs())]
     saved_argv, saved_full_error = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
     # Let exceptions reach us instead of Hydra's traceback printer: we word them and pick the exit code.
     os.environ["HYDRA_FULL_ERROR"] = "1"
@@ -59,17 +97,39 @@ def run_hydra(task: Callable, config_name: str, argv: list[str], prog: str) -> i
 
 
 def compose_validated(overrides: list[str], config_name: str = "train"):
-    """The validated run config for these overrides, composed without Hydra's command line or run directory."""
+    """The validated run config for these overrides, composed without Hydra's command line or run directory.
+
+    `-cd DIR` / `--config-dir DIR` among the overrides add DIR to the config search path, as for train.
+    """
     from hydra import compose, initialize_config_dir
     from hydra.errors import CompactHydraException
 
     from mlexp.config import validate
 
+    overrides, extra = _config_dir_flags(list(overrides))
+    overrides += search_path_override(project_config_dirs(extra))
     try:
-        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-            return validate(compose(config_name, overrides=list(overrides)))
+        with initialize_config_dir(config_dir=str(builtin_config_dir()), version_base="1.3"):
+            return validate(compose(config_name, overrides=overrides))
     except CompactHydraException as exc:
         raise HydraUsageError(_describe(exc)) from None
+
+
+def _config_dir_flags(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Split `-cd DIR` / `--config-dir DIR` / `--config-dir=DIR` off the overrides."""
+    rest, dirs = [], []
+    args = iter(argv)
+    for arg in args:
+        if arg in ("-cd", "--config-dir"):
+            folder = next(args, None)
+            if folder is None:
+                raise HydraUsageError(f"{arg}: expected a folder after it")
+            dirs.append(folder)
+        elif arg.startswith("--config-dir="):
+            dirs.append(arg.split("=", 1)[1])
+        else:
+            rest.append(arg)
+    return rest, dirs
 
 
 def _describe(exc: Exception) -> str:

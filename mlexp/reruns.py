@@ -196,10 +196,13 @@ def _resume_sweep(sweep_dir: Path) -> int:
         raise MlexpError(f"{sweep_dir / 'multirun.yaml'} has no hydra.overrides.task; the sweep cannot be relaunched")
     overrides = [str(o) for o in overrides]
     from mlexp.cli import main
+    from mlexp.hydra_app import config_flags
+
+    flags = config_flags(OmegaConf.create(multirun).hydra)  # the config folders the sweep was composed from
 
     os.environ[RESUME_ENV] = "1"
     try:
-        return main(["train", "-m", *overrides, f"hydra.sweep.dir={sweep_dir}"])
+        return main(["train", "-m", *flags, *overrides, f"hydra.sweep.dir={sweep_dir}"])
     finally:
         os.environ.pop(RESUME_ENV, None)
 

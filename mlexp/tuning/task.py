@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import sys
 from pathlib import Path
 
@@ -34,5 +35,8 @@ def tune_task(cfg: DictConfig) -> None:
         raise SystemExit(report("mlexp tune", exc)) from None
     log.info("Best trial %s: %s", summary["best_trial"], summary["best_values"])
     log.info("Report: %s; best config: %s", session / REPORT, session / BEST_CONFIG)
+    from mlexp.hydra_app import config_flags
+
+    words = [*config_flags(hydra_cfg), *(o for o in overrides if not o.startswith("hydra.run.dir="))]
     log.info("Continue this search (more trials: tuner.max_trials=N): mlexp tune %s hydra.run.dir=%s",
-             " ".join(o for o in overrides if not o.startswith("hydra.run.dir=")), session)  # fmt: skip
+             " ".join(shlex.quote(w) for w in words), session)  # fmt: skip
