@@ -11,6 +11,7 @@ import keras
 from mlexp.errors import StopRequested
 from mlexp.runs import RunDir
 from mlexp.schedules import make_schedule
+from mlexp.user_code import TARGET
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,21 @@ def from_config(cfg_callbacks, run: RunDir, initial_lr: float, epochs: int) -> l
     for name, entry in (cfg_callbacks or {}).items():
         if entry.enabled:
             log.info("Callback %s(%s)", name, ", ".join(f"{k}={v}" for k, v in _without_enabled(entry).items()))
-            built.append(builders[name](entry))
+            built.append(_user_callback(name, entry) if TARGET in entry else builders[name](entry))
     return built
+
+
+def _user_callback(name: str, entry) -> keras.callbacks.Callback:
+    """The user's callback class (or factory) with its arguments from the config."""
+    from mlexp.errors import ConfigError
+    from mlexp.user_code import resolve
+
+    args = {k: v for k, v in _without_enabled(entry).items() if k != TARGET}
+    callback = resolve(entry[TARGET], f"callbacks.{name}._target_")(**args)
+    if not isinstance(callback, keras.callbacks.Callback):
+        raise ConfigError(f"callbacks.{name}._target_", entry[TARGET],
+                          f"a keras.callbacks.Callback; it made a {type(callback).__name__}")  # fmt: skip
+    return callback
 
 
 def _parent(path: Path) -> Path:

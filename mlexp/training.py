@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mlexp import backups, manifest, mlflow_logger, runs
+from mlexp import backups, manifest, mlflow_logger, runs, user_code
 from mlexp.errors import MlexpError, RunFailed, StopRequested, first_line
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,10 @@ def train(
         if not resume:
             run.claim()
         run.write_config(cfg)
-        runs.write_json(run.file(runs.MANIFEST), manifest.start(command or ["mlexp", "train"], overrides, cfg.seed))
+        record = manifest.start(command or ["mlexp", "train"], overrides, cfg.seed)
+        if user_code.targets(cfg):  # the user's own code: which file, at which commit
+            record["user_code"] = [user_code.source(target) for target in user_code.targets(cfg)]
+        runs.write_json(run.file(runs.MANIFEST), record)
     start = time.perf_counter()
     elapsed = lambda: round(time.perf_counter() - start, 3)  # noqa: E731
     try:

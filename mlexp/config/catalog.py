@@ -220,6 +220,16 @@ TRAINER: dict[str, Rule] = {
     "verbose": choice((0, 1, 2, "auto")),
 }
 
+# Groups whose code a user may bring with `_target_`: mlexp's own keys there, their defaults, and what
+# mlexp passes to the user's callable itself (a model function gets the input shape).
+USER_COMPONENTS: dict[str, dict[str, Rule]] = {
+    "model": {"name": string(), "logits": boolean(), "head": boolean(), "loss": optional(string())},
+    "dataset": {"name": string(), "scale": _SOURCE["scale"], "split_seed": _SOURCE["split_seed"]},
+}
+USER_DEFAULTS = {"model": {"logits": False, "head": True}, "dataset": {"scale": "unit", "split_seed": 0}}
+USER_PASSED = {"model": ("input_shape",), "dataset": ()}
+CALLBACK_ENABLED = boolean()
+
 TOP_LEVEL = (*COMPONENTS, "callbacks", "trainer", "seed")
 SEARCH_KEYS = ("tuner", "search_space", "hparams_search")  # what a search adds; never part of a run config
 SEED = integer(0, 2**32 - 1)  # NumPy's seed range (keras.utils.set_random_seed seeds NumPy too)

@@ -35,6 +35,13 @@ def layer_names() -> list[str]:
 def check_layer(key: str, entry: dict[str, Any], allowed: tuple[str, ...] = ()) -> None:
     """Raise ConfigError at `key` for an unknown layer, an unknown or missing argument, or a value Keras refuses."""
     name = entry["layer"]
+    if "." in name:  # the user's own layer class (pkg.module.MyLayer)
+        from mlexp import user_code
+
+        cls = user_code.resolve(name, f"{key}.layer")
+        given = {arg: value for arg, value in entry.items() if arg != "layer"}
+        user_code.check_arguments(cls, given, key, given_by_mlexp=("seed", "kernel_regularizer"))
+        return
     layers = table()["layers"]
     if allowed:
         choice(allowed, "one of").check(f"{key}.layer", name)

@@ -7,6 +7,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError, MissingMandatoryValue
 
+from mlexp import user_code
 from mlexp.config import catalog
 from mlexp.config.rules import Rule, choice
 from mlexp.errors import ConfigError, closest
@@ -66,6 +67,9 @@ def check_section(path: str, section: Any, rules: dict[str, Rule], owner: str) -
 
 
 def _check_component(group: str, section: Any, components: dict[str, dict[str, Rule]]) -> None:
+    if group in catalog.USER_COMPONENTS and user_code.has_target(section):
+        _check_user_component(group, section)
+        return
     if not isinstance(section, dict) or "name" not in section:
         raise ConfigError(f"{group}.name", None, f"a {group} name: {', '.join(components)}")
     name = section["name"]
@@ -78,11 +82,36 @@ def _check_component(group: str, section: Any, components: dict[str, dict[str, R
     check_section(group, args, rules, f"{group} '{name}'")
 
 
+def _check_user_component(group: str, section: dict[str, Any]) -> None:
+    """`_target_` names the user's code: mlexp's own keys by its rules, the others against the code's signature."""
+    rules = catalog.USER_COMPONENTS[group]
+    for key, default in catalog.USER_DEFAULTS[group].items():
+        section.setdefault(key, default)
+    section.setdefault("name", str(section[user_code.TARGET]).rpartition(".")[2])
+    fn = user_code.resolve(section[user_code.TARGET], f"{group}._target_")
+    if not callable(fn):
+        raise ConfigError(f"{group}._target_", section[user_code.TARGET], "a function or class")
+    for key, rule in rules.items():
+        if key in section:
+            rule.check(f"{group}.{key}", section[key])
+    if group == "model" and section["head"] is False and not section.get("loss"):
+        raise ConfigError("model.loss", None, "a Keras loss name with model.head=false (e.g. categorical_crossentropy)")
+    args = {k: v for k, v in section.items() if k not in rules and k != user_code.TARGET}
+    user_code.check_arguments(fn, args, group, given_by_mlexp=catalog.USER_PASSED[group])
+
+
 def _check_callbacks(section: Any) -> None:
     if section is None:
         return
-    _check_keys("callbacks.", section, catalog.CALLBACKS, "callbacks")
+    user = {name for name, entry in section.items() if user_code.has_target(entry)}
+    _check_keys("callbacks.", {k: v for k, v in section.items() if k not in user}, catalog.CALLBACKS, "callbacks")
     for name, entry in section.items():
+        if name in user:
+            catalog.CALLBACK_ENABLED.check(f"callbacks.{name}.enabled", entry.setdefault("enabled", True))
+            cls = user_code.resolve(entry[user_code.TARGET], f"callbacks.{name}._target_")
+            args = {k: v for k, v in entry.items() if k not in ("enabled", user_code.TARGET)}
+            user_code.check_arguments(cls, args, f"callbacks.{name}")
+            continue
         check_section(f"callbacks.{name}", entry, catalog.CALLBACKS[name], f"callback '{name}'")
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mlexp.data import builtin, digits, npz, synthetic
+from mlexp.data import builtin, digits, npz, synthetic, user
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError
 from mlexp.data.splits import stratified_split
@@ -51,7 +51,7 @@ class Splits:
 
 
 def load(cfg_dataset, cfg_trainer) -> Splits:
-    raw = LOADERS[cfg_dataset.name](cfg_dataset)
+    raw = (user.load if user.TARGET in cfg_dataset else LOADERS[cfg_dataset.name])(cfg_dataset)
     x_train, y_train, x_val, y_val = _validation(raw, cfg_dataset, cfg_trainer)
     if cfg_trainer.get("train_samples"):
         x_train, y_train = x_train[: cfg_trainer.train_samples], y_train[: cfg_trainer.train_samples]

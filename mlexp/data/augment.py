@@ -56,6 +56,9 @@ class Augmenter:
                 images = _apply(warps, images)
                 images = images + keras.random.normal(tf.shape(images), stddev=layer.stddev, seed=seeds)
                 continue
+            if not hasattr(layer, "get_random_transformation"):  # a user's layer: it draws its own randomness
+                images = layer(_apply(warps, images), training=True)
+                continue
             transformation = layer.get_random_transformation(images, training=True, seed=seeds)
             if isinstance(layer, GEOMETRIC):
                 warp = _recorded_warp(layer, images, transformation)

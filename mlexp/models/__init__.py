@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from mlexp.models import conv, mlp, sequential
+from mlexp.models import conv, mlp, sequential, user
 from mlexp.models.components import build_optimizer, regularizer_factory
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,15 @@ def build(cfg, spec):
     kernel_regularizer = regularizer_factory(cfg.regularizer)
     log.info("Building model %r for input %s", cfg.model.name, spec.input_shape)
     inputs = keras.Input(shape=spec.input_shape, name="inputs")
-    hidden = FAMILIES[cfg.model.name](inputs, cfg.model, kernel_regularizer)
-    outputs, loss, accuracy = head(hidden, spec.num_classes, cfg.model.logits, kernel_regularizer)
+    if user.TARGET in cfg.model:
+        hidden = user.body(inputs, cfg.model)
+    else:
+        hidden = FAMILIES[cfg.model.name](inputs, cfg.model, kernel_regularizer)
+    if cfg.model.get("head", True):
+        user.check_features(hidden, cfg.model)
+        outputs, loss, accuracy = head(hidden, spec.num_classes, cfg.model.logits, kernel_regularizer)
+    else:  # the user's model brings its own output layer and names its loss
+        outputs, loss, accuracy = hidden, cfg.model.loss, "accuracy"
     model = keras.Model(inputs, outputs, name=cfg.model.name)
     model.compile(
         optimizer=build_optimizer(cfg.optimizer),

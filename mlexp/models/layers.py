@@ -14,7 +14,12 @@ def make_layer(entry: dict[str, Any], key: str, **defaults: Any):
 
     entry = OmegaConf.to_container(entry) if OmegaConf.is_config(entry) else dict(entry)
     name = entry.pop("layer")
-    cls = getattr(keras.layers, name, None)
+    if "." in name:  # the user's own layer class; validation imported and checked it
+        from mlexp.user_code import resolve
+
+        cls = resolve(name, f"{key}.layer")
+    else:
+        cls = getattr(keras.layers, name, None)
     known = [n for n in dir(keras.layers) if n[:1].isupper()]
     if not isinstance(cls, type) or not issubclass(cls, keras.layers.Layer):
         raise ConfigError(f"{key}.layer", name, "a Keras layer class name (keras.layers.*)", closest(name, known))
