@@ -202,6 +202,23 @@ def _export(argv: list[str]) -> int:
     return 0
 
 
+def _init(argv: list[str]) -> int:
+    import argparse
+
+    from mlexp.init_project import init
+
+    parser = argparse.ArgumentParser(
+        prog="mlexp init", description="Write a small working project: your own model, dataset, callback, "
+        "experiment and search space, chosen from YAML by _target_ beside mlexp's components.",
+    )  # fmt: skip
+    parser.add_argument("folder", type=Path, help="a new or empty folder")
+    args = parser.parse_args(argv)
+    written = init(args.folder)
+    print("\n".join(str(p) for p in written))
+    print(f"Try it: cd {args.folder} && mlexp train experiment=example  (README.md says more)")
+    return 0
+
+
 VERBS: dict[str, Verb] = {
     "train": Verb("compose, validate, train, evaluate and save a run (Hydra overrides, -m, --cfg)", _train),
     "tune": Verb("search hyper-parameters with keras-tuner over a conf/search_space/ space; trials are runs", _tune),
@@ -212,6 +229,7 @@ VERBS: dict[str, Verb] = {
     "export": Verb("write a finished run's model as keras, savedmodel or tflite, with its config", _export),
     "rerun": Verb("run a past run again from its saved config and verify the result is identical", _rerun),
     "resume": Verb("continue an interrupted run, or the unfinished jobs of a sweep", _resume),
+    "init": Verb("write a small example project with its own model, dataset and callback", _init),
 }
 
 USAGE = """usage: mlexp VERB [ARGS...]
