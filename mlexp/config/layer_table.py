@@ -65,7 +65,7 @@ RANGES: dict[tuple[str, str], tuple] = {
 }
 
 
-def _arguments(cls) -> dict[str, Any]:
+def arguments(cls) -> dict[str, Any]:
     """Every keyword argument the layer's constructor takes, following **kwargs up the class chain."""
     import keras
 
@@ -122,7 +122,7 @@ def generate() -> dict[str, Any]:
         cls = getattr(keras.layers, name)
         if not (name[:1].isupper() and isinstance(cls, type) and issubclass(cls, keras.layers.Layer)):
             continue
-        args = _arguments(cls)
+        args = arguments(cls)
         layers[name] = {
             "args": {arg: _json_default(default) for arg, default in args.items()},
             "enums": _rules(ENUMS, name, args),

@@ -6,6 +6,7 @@ The table (keras_layers.json) is generated from Keras by mlexp.config.layer_tabl
 from __future__ import annotations
 
 import json
+import sys
 from functools import cache
 from typing import Any
 
@@ -37,10 +38,16 @@ def check_layer(key: str, entry: dict[str, Any], allowed: tuple[str, ...] = ()) 
     name = entry["layer"]
     if "." in name:  # the user's own layer class (pkg.module.MyLayer)
         from mlexp import user_code
+        from mlexp.config.layer_table import arguments
 
         cls = user_code.resolve(name, f"{key}.layer")
-        given = {arg: value for arg, value in entry.items() if arg != "layer"}
-        user_code.check_arguments(cls, given, key, given_by_mlexp=("seed", "kernel_regularizer"))
+        if not (isinstance(cls, type) and issubclass(cls, sys.modules["keras"].layers.Layer)):
+            raise ConfigError(f"{key}.layer", name, "a keras.layers.Layer subclass")
+        accepted = arguments(cls)  # its own arguments and those its **kwargs pass up to keras.layers.Layer
+        for arg, value in entry.items():
+            if arg != "layer" and arg not in accepted:
+                known = ", ".join(sorted(accepted))
+                raise ConfigError(f"{key}.{arg}", value, f"an argument of {name}: {known}", closest(arg, accepted))
         return
     layers = table()["layers"]
     if allowed:

@@ -1,0 +1,126 @@
+"""A user project made by `mlexp init`, outside the repository: its own model, dataset, callback and
+experiment train, sweep, tune, rerun and resume without a line of mlexp changed."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import read_metrics, run_dirs
+
+from mlexp.cli import main
+
+FAST = ["experiment=example", "trainer.epochs=2", "trainer.verbose=0"]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("projects") / "vision_lab"
+    assert main(["init", str(folder)]) == 0
+    return folder
+
+
+@pytest.fixture
+def in_project(project, mlexp, monkeypatch):
+    monkeypatch.chdir(project)
+    return mlexp
+
+
+def test_init_writes_a_project_and_refuses_a_busy_folder(project, mlexp):
+    assert (project / "vision_lab/models.py").is_file() and (project / "conf/experiment/example.yaml").is_file()
+    result = mlexp("init", str(project))
+    assert result.code == 1 and "which is not an empty folder" in result.err
+
+
+def test_the_project_trains_with_its_own_code_and_records_it(in_project, project):
+    result = in_project("train", *FAST, "hydra.run.dir=runs/one")
+    assert result.code == 0, result.err
+    run = project / "runs/one"
+    assert read_metrics(run)["status"] == "completed"
+    assert "new best val_accuracy" in result.out  # the project's callback ran
+    code = json.loads((run / "manifest.json").read_text())["user_code"]
+    assert [c["target"] for c in code] == [
+        "vision_lab.models.small_cnn", "vision_lab.data.squares", "vision_lab.callbacks.BestEpoch",
+    ]  # fmt: skip
+    assert code[0]["file"] == str(project / "vision_lab/models.py")
+    rerun = in_project("rerun", str(run))
+    assert rerun.code == 0, rerun.err
+    assert "The rerun is identical" in rerun.out
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("+model.filterz=4", "Config error at model.filterz: got 4; expected an argument of "
+         "vision_lab.models.small_cnn: filters, units. Did you mean 'filters'?"),
+        ("+dataset.sampels=9", "Config error at dataset.sampels: got 9; expected an argument of "
+         "vision_lab.data.squares: samples, size, seed. Did you mean 'samples'?"),
+        ("+callbacks.best.monitr=loss", "Config error at callbacks.best.monitr: got 'loss'; expected an argument of "
+         "vision_lab.callbacks.BestEpoch: monitor. Did you mean 'monitor'?"),
+        ("trainer.epochz=3", "Could not override 'trainer.epochz'."),
+        ("model._target_=vision_lab.models.smal_cnn", "Config error at model._target_: got "
+         "'vision_lab.models.smal_cnn'; expected a name defined in vision_lab.models. Did you mean 'small_cnn'?"),
+        ("model._target_=vision_labs.models.small_cnn", "Config error at model._target_: got "
+         "'vision_labs.models.small_cnn'; expected an importable module: importing 'vision_labs.models' failed "
+         "(ModuleNotFoundError: No module named 'vision_labs')"),
+    ],
+)  # fmt: skip
+def test_a_wrong_argument_is_exit_2_naming_it(in_project, project, override, message):
+    result = in_project("train", *FAST, override, "hydra.run.dir=runs/bad")
+    assert result.code == 2
+    assert result.err.startswith(f"mlexp train: {message}")
+    assert not (project / "runs/bad").exists()
+
+
+def test_a_user_layer_class_in_a_sequential_model(in_project, project):
+    (project / "vision_lab/layers.py").write_text(
+        "import keras\n\nclass Scale(keras.layers.Layer):\n    def __init__(self, factor=2.0, **kwargs):\n"
+        "        super().__init__(**kwargs)\n        self.factor = factor\n\n    def call(self, x):\n"
+        "        return x * self.factor\n"
+    )
+    layers = "model.layers=[{layer: Flatten}, {layer: vision_lab.layers.Scale, factor: 0.5}, {layer: Dense, units: 8}]"
+    assert in_project("train", *FAST, "model=sequential", layers, "hydra.run.dir=runs/layer").code == 0
+    bad = layers.replace("factor: 0.5", "factr: 0.5")
+    result = in_project("train", *FAST, "model=sequential", bad, "hydra.run.dir=runs/badlayer")
+    assert result.code == 2 and "Config error at model.layers[1].factr: got 0.5" in result.err
+    assert "Did you mean 'factor'?" in result.err
+
+
+def test_a_model_function_that_returns_no_model(in_project, project):
+    (project / "vision_lab/broken.py").write_text("def nothing(input_shape):\n    return 42\n")
+    result = in_project("train", *FAST, "model._target_=vision_lab.broken.nothing", "~model.filters", "~model.units")
+    assert result.code == 2
+    assert "expected a function returning a Keras model or layer; it returned int" in result.err
+
+
+def test_the_project_sweeps_and_tunes(in_project, project):
+    sweep = in_project("train", "-m", *FAST, "trainer.epochs=1", "model.filters=4,8", "hydra.sweep.dir=runs/sweep")
+    assert sweep.code == 0, sweep.err
+    assert [read_metrics(r)["status"] for r in run_dirs(project / "runs/sweep")] == ["completed"] * 2
+    tune = in_project("tune", *FAST, "trainer.epochs=1", "search_space=example", "tuner.max_trials=2",
+                      "hydra.run.dir=runs/tune")  # fmt: skip
+    assert tune.code == 0, tune.err
+    trials = pd.read_csv(project / "runs/tune/trials.csv")
+    assert trials["status"].tolist() == ["COMPLETED", "COMPLETED"]
+
+
+@pytest.mark.slow
+def test_the_project_resumes_after_sigterm(project):
+    from test_console import MLEXP
+
+    args = [MLEXP, "train", "experiment=example", "trainer.epochs=30", "trainer.verbose=0", "hydra.run.dir=runs/cut"]
+    proc = subprocess.Popen(args, cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = project / "runs/cut/backup/state.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (state.is_file() and json.loads(state.read_text())["epochs_completed"]):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 130
+    resumed = subprocess.run([MLEXP, "resume", "runs/cut"], cwd=project, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert pd.read_csv(project / "runs/cut/history.csv")["epoch"].tolist() == list(range(1, 31))
