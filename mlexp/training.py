@@ -81,7 +81,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, from_epoch
 
     from mlexp import callbacks, data, models
     from mlexp.data.augment import augmenter
-    from mlexp.data.pipeline import EpochOrder, eval_batch_size, evaluation_dataset, training_dataset
+    from mlexp.data.pipeline import EpochClock, EpochOrder, eval_batch_size, evaluation_dataset, training_dataset
     from mlexp.doctor.report import write_run_report
     from mlexp.reporting.plots import learning_curves
     from mlexp.tracking import write_hparams
@@ -107,16 +107,19 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, from_epoch
     runs.write_text(run.file(runs.SUMMARY), model_summary(model))
     log.info("Model %r: %s parameters", model.name, f"{model.count_params():,}")
 
-    order = EpochOrder(cfg.seed) if cfg.trainer.shuffle else None
+    clock = EpochClock()  # one epoch number for shuffling and augmentation, with or without shuffle
+    order = EpochOrder(cfg.seed, clock) if cfg.trainer.shuffle else None
     augment = augmenter(cfg.augmentation, cfg.seed)
-    train_ds = training_dataset(splits.x_train, splits.y_train, cfg.trainer.batch_size, augment=augment, order=order)
+    train_ds = training_dataset(
+        splits.x_train, splits.y_train, cfg.trainer.batch_size, augment=augment, order=order, clock=clock
+    )
     eval_batch = eval_batch_size(cfg.trainer)
     val_ds = evaluation_dataset(splits.x_val, splits.y_val, eval_batch) if len(splits.x_val) else None
     test_ds = evaluation_dataset(splits.x_test, splits.y_test, eval_batch)
 
     stop = callbacks.GracefulStop()
     fit_callbacks = [
-        *([order.callback()] if order else []),
+        clock.callback(),
         callbacks.LearningRateLogger(),
         *callbacks.from_config(cfg.callbacks, run, cfg.optimizer.learning_rate, cfg.trainer.epochs),
         history,

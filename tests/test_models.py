@@ -230,3 +230,21 @@ def test_compiled_warp_equals_keras_affine_transform(fill_mode):
     warped = affine_warp(tf.constant(images), tf.constant(transform), fill_mode, 0.25).numpy()
     assert not np.allclose(warped, images, atol=0.05)
     np.testing.assert_allclose(warped, np.asarray(expected), atol=1e-5)
+
+
+def test_without_shuffling_each_epoch_still_gets_its_own_augmentation():
+    from mlexp.data.pipeline import EpochClock
+
+    x = np.random.default_rng(0).random((8, 16, 16, 3), dtype=np.float32)
+    y = np.arange(8, dtype=np.int32)
+    clock = EpochClock()
+    augment = augmenter(OmegaConf.load(CONF_DIR / "augmentation" / "images.yaml"), seed=0)
+    ds = training_dataset(x, y, 4, augment=augment, clock=clock)
+
+    def epoch(k):
+        clock.epoch.assign(k)
+        return np.concatenate([xb.numpy() for xb, _ in ds])
+
+    first, second, first_again = epoch(0), epoch(1), epoch(0)
+    assert not np.allclose(first, second)
+    np.testing.assert_array_equal(first, first_again)  # a function of (seed, epoch, batch): resumable

@@ -9,13 +9,14 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
-def training_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, augment=None, order=None):
+def training_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, augment=None, order=None, clock=None):
     """Training batches of (x, y). Every pass yields ceil(len(x) / batch_size) batches: no steps_per_epoch to get wrong.
 
     The arrays become two in-memory tensors (the cache). `order` (an EpochOrder) permutes indices as a
     function of (seed, epoch) only, so a resumed run sees the same order in epoch k as an uninterrupted
     one; indices are batched before the gather, and augmentation maps whole batches in parallel, so no
-    Python runs per sample.
+    Python runs per sample. `clock` (an EpochClock, the one `order` reads) gives augmentation its epoch,
+    with or without shuffling.
     """
     import tensorflow as tf
 
@@ -23,7 +24,8 @@ def training_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, augment=N
     indices = order.indices(len(x)) if order is not None else tf.data.Dataset.range(len(x))
     ds = indices.batch(batch_size).map(lambda i: (tf.gather(images, i), tf.gather(labels, i)))
     if augment is not None:
-        epoch = order.epoch if order is not None else tf.constant(0, tf.int64)
+        clock = clock or (order.clock if order is not None else None)
+        epoch = clock.epoch if clock is not None else tf.constant(0, tf.int64)
         ds = ds.enumerate().map(
             lambda b, xy: (augment(xy[0], epoch, b), xy[1]), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
         )
@@ -42,33 +44,47 @@ def eval_batch_size(trainer) -> int:
     return trainer.eval_batch_size or max(trainer.batch_size, 512)
 
 
-class EpochOrder:
-    """A permutation per epoch, from (seed, epoch); its callback tells it the epoch before each pass."""
+class EpochClock:
+    """The epoch number as a variable that tf.data reads; its callback sets it before each pass.
 
-    def __init__(self, seed: int):
+    Shuffling and augmentation both draw from (seed, epoch), so a resumed run repeats them exactly.
+    """
+
+    def __init__(self):
         import tensorflow as tf
 
-        self.seed = seed
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    def callback(self):
+        import keras
+
+        clock = self
+
+        class SetEpoch(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                clock.epoch.assign(epoch)
+
+        return SetEpoch()
+
+
+class EpochOrder:
+    """A permutation per epoch, from (seed, epoch)."""
+
+    def __init__(self, seed: int, clock: EpochClock | None = None):
+        self.seed = seed
+        self.clock = clock or EpochClock()
+
+    @property
+    def epoch(self):
+        return self.clock.epoch
 
     def indices(self, n: int):
         import tensorflow as tf
 
-        seed, epoch = tf.constant(self.seed, tf.int64), self.epoch
+        seed, epoch = tf.constant(self.seed, tf.int64), self.clock.epoch
 
         @tf.autograph.experimental.do_not_convert
         def permutation(_):
             return tf.random.experimental.stateless_shuffle(tf.range(n, dtype=tf.int64), seed=tf.stack([seed, epoch]))
 
         return tf.data.Dataset.range(1).map(permutation).unbatch()
-
-    def callback(self):
-        import keras
-
-        order = self
-
-        class SetEpoch(keras.callbacks.Callback):
-            def on_epoch_begin(self, epoch, logs=None):
-                order.epoch.assign(epoch)
-
-        return SetEpoch()
