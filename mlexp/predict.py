@@ -114,7 +114,7 @@ def predict(run_dir: Path, inputs: list[Path], top_k: int, out: Path) -> pd.Data
     keras = import_keras()
     model = runs.load_model(run.file(runs.MODEL), keras, safe_mode=True)
     outputs = model.predict(apply(info, x), verbose=0)
-    probabilities = _probabilities(outputs, run)
+    probabilities = _probabilities(outputs, run, len(names))
     k = min(top_k, len(names))
     rows = []
     for label, p in zip(labels, probabilities, strict=True):
@@ -129,17 +129,11 @@ def predict(run_dir: Path, inputs: list[Path], top_k: int, out: Path) -> pd.Data
     return table
 
 
-def _probabilities(outputs: np.ndarray, run: runs.RunDir) -> np.ndarray:
-    import yaml
+def _probabilities(outputs: np.ndarray, run: runs.RunDir, num_classes: int) -> np.ndarray:
+    from mlexp.models.head import Head
 
-    logits = bool((yaml.safe_load(run.file(runs.CONFIG).read_text()) or {}).get("model", {}).get("logits"))
-    if outputs.shape[-1] == 1:  # one sigmoid unit: probability of class 1
-        p1 = 1 / (1 + np.exp(-outputs[:, 0])) if logits else outputs[:, 0]
-        return np.stack([1 - p1, p1], axis=1)
-    if logits:
-        shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
-        return shifted / shifted.sum(axis=1, keepdims=True)
-    return outputs
+    logits = bool(run.read_config().get("model", {}).get("logits"))
+    return Head(num_classes, logits).probabilities(outputs)
 
 
 FORMATS = ("keras", "savedmodel", "tflite")

@@ -10,7 +10,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from mlexp import runs
@@ -31,7 +30,7 @@ def load_config(run_dir: Path, overrides: list[str] = ()) -> DictConfig:
         path = run_dir / runs.HYDRA_DIR / "config.yaml"  # killed before its first write: Hydra's copy
     if not path.is_file():
         raise MlexpError(f"{run_dir} is not a run directory (no {runs.CONFIG}) nor a config file")
-    cfg = OmegaConf.create(read_yaml_mapping(path, "a saved run config"))
+    cfg = OmegaConf.create(runs.read_yaml(path, "a saved run config"))
     for override in overrides:
         key, sep, _ = override.partition("=")
         if not sep or key.startswith(("+", "~")):
@@ -43,21 +42,6 @@ def load_config(run_dir: Path, overrides: list[str] = ()) -> DictConfig:
             )
     cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
     return validate(cfg)
-
-
-def read_yaml_mapping(path: Path, what: str) -> dict:
-    """A YAML file that must hold a mapping; anything else (binary, a list, broken YAML) is an MlexpError."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise MlexpError(f"{path} is not a text file; expected {what} (YAML)") from None
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        at = f" at line {where.line + 1}" if where is not None else ""
-        raise MlexpError(f"{path} is not valid YAML{at}; expected {what}") from None
-    if not isinstance(data, dict):
-        raise MlexpError(f"{path} holds {type(data).__name__ if data is not None else 'nothing'}; expected {what}")
-    return data
 
 
 def rerun(run_dir: Path, overrides: list[str], verify: bool = True) -> int:
@@ -190,7 +174,7 @@ def _tidy_finished(run: runs.RunDir, status: str) -> None:
 
 def _resume_sweep(sweep_dir: Path) -> int:
     """Relaunch the sweep into its own folder; finished jobs are skipped, the others continue."""
-    multirun = read_yaml_mapping(sweep_dir / "multirun.yaml", "the sweep's Hydra config")
+    multirun = runs.read_yaml(sweep_dir / "multirun.yaml", "the sweep's Hydra config")
     overrides = OmegaConf.select(OmegaConf.create(multirun), "hydra.overrides.task", default=None)
     if overrides is None:
         raise MlexpError(f"{sweep_dir / 'multirun.yaml'} has no hydra.overrides.task; the sweep cannot be relaunched")

@@ -166,6 +166,10 @@ class RunDir:
     def read_json(self, name: str) -> dict[str, Any]:
         return read_json(self.file(name))
 
+    def read_config(self) -> dict[str, Any]:
+        """resolved_config.yaml as plain data (YAML only: nothing is unpickled)."""
+        return read_yaml(self.file(CONFIG), "a saved run config")
+
     def update_manifest(self, **changes: Any) -> None:
         """Change the manifest's fields (status, end time); a run without a manifest gets none."""
         from mlexp.manifest import now
@@ -193,6 +197,23 @@ def read_json(path: Path) -> dict[str, Any]:
         raise MlexpError(f"{path} is damaged: not valid JSON ({first_line(exc)})") from None
     if not isinstance(data, dict):
         raise MlexpError(f"{path} is damaged: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def read_yaml(path: Path, what: str) -> dict:
+    """A YAML file that must hold a mapping; anything else (binary, a list, broken YAML) is an MlexpError."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise MlexpError(f"{path} is not a text file; expected {what} (YAML)") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}" if where is not None else ""
+        raise MlexpError(f"{path} is not valid YAML{at}; expected {what}") from None
+    if not isinstance(data, dict):
+        raise MlexpError(f"{path} holds {type(data).__name__ if data is not None else 'nothing'}; expected {what}")
     return data
 
 

@@ -144,8 +144,9 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, from_epoch
     finally:
         stop.restore()
     test = model.evaluate(test_ds, return_dict=True, verbose=0)
-    val_pred = predicted_classes(model.predict(val_ds, verbose=0), cfg.model.logits) if val_ds else splits.y_val
-    test_pred = predicted_classes(model.predict(test_ds, verbose=0), cfg.model.logits)
+    classes = spec.num_classes
+    val_pred = predicted_classes(model.predict(val_ds, verbose=0), cfg, classes) if val_ds else splits.y_val
+    test_pred = predicted_classes(model.predict(test_ds, verbose=0), cfg, classes)
 
     with runs.atomic_path(run.file(runs.MODEL)) as tmp:
         model.save(tmp)
@@ -222,12 +223,10 @@ def preflight(cfg, splits, model, run: runs.RunDir | None = None):
     return findings
 
 
-def predicted_classes(outputs, logits: bool):
-    import numpy as np
+def predicted_classes(outputs, cfg, num_classes: int):
+    from mlexp.models.head import Head
 
-    if outputs.shape[-1] == 1:  # one sigmoid (or logit) unit
-        return (outputs[:, 0] > (0.0 if logits else 0.5)).astype(np.int64)
-    return outputs.argmax(axis=-1)
+    return Head(num_classes, cfg.model.logits).classes(outputs)
 
 
 def _restore(run: runs.RunDir, keras, model, from_epoch: int | None):

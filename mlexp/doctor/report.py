@@ -74,8 +74,9 @@ def regenerate(run_dir: Path) -> list[Finding]:
     keras = import_keras()
     splits = data.load(cfg.dataset, cfg.trainer)
     model = runs.load_model(run.file(runs.MODEL), keras)
-    val_pred = predicted_classes(model.predict(splits.x_val, verbose=0), cfg.model.logits)
-    test_pred = predicted_classes(model.predict(splits.x_test, verbose=0), cfg.model.logits)
+    classes = splits.spec.num_classes
+    val_pred = predicted_classes(model.predict(splits.x_val, verbose=0), cfg, classes)
+    test_pred = predicted_classes(model.predict(splits.x_test, verbose=0), cfg, classes)
     rows = run.read_history()
     checks = [Finding(**f) for f in run.read_json(doctor.PREFLIGHT).get("findings", [])]
     return write_run_report(run, cfg, rows, run.read_json(runs.METRICS), splits, val_pred, test_pred, checks)
