@@ -91,6 +91,15 @@ def test_a_user_layer_class_in_a_sequential_model(in_project, project):
     assert "Did you mean 'factor'?" in result.err
 
 
+def test_an_augmentation_preset_is_plain_yaml(in_project, project):
+    preset = project / "conf/augmentation/jitter.yaml"
+    preset.parent.mkdir(exist_ok=True)
+    preset.write_text("name: jitter\nlayers:\n  - {layer: RandomContrast, factor: 0.2}\n")
+    result = in_project("train", *FAST, "augmentation=jitter", "hydra.run.dir=runs/jitter")
+    assert result.code == 0, result.err
+    assert (project / "runs/jitter/resolved_config.yaml").read_text().count("RandomContrast") == 1
+
+
 def test_a_model_function_that_returns_no_model(in_project, project):
     (project / "vision_lab/broken.py").write_text("def nothing(input_shape):\n    return 42\n")
     result = in_project("train", *FAST, "model._target_=vision_lab.broken.nothing", "~model.filters", "~model.units")

@@ -137,6 +137,8 @@ _AUGMENT = {"layers": layer_list(AUGMENTATION_LAYERS, min_len=0)}
 AUGMENTATIONS: dict[str, dict[str, Rule]] = {
     name: dict(_AUGMENT) for name in ("none", "images", "images_brightness", "noise", "erasing", "flip_shift")
 }
+# Groups whose presets are plain YAML: `name` is a label, any name; the keys follow these rules.
+PLAIN_PRESETS: dict[str, dict[str, Rule]] = {"augmentation": dict(_AUGMENT)}
 
 LOGGERS: dict[str, dict[str, Rule]] = {
     "none": {},

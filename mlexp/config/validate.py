@@ -9,7 +9,7 @@ from omegaconf.errors import InterpolationResolutionError, MissingMandatoryValue
 
 from mlexp import user_code
 from mlexp.config import catalog
-from mlexp.config.rules import Rule, choice
+from mlexp.config.rules import Rule, choice, string
 from mlexp.errors import ConfigError, closest
 
 
@@ -73,8 +73,12 @@ def _check_component(group: str, section: Any, components: dict[str, dict[str, R
     if not isinstance(section, dict) or "name" not in section:
         raise ConfigError(f"{group}.name", None, f"a {group} name: {', '.join(components)}")
     name = section["name"]
-    choice(components, f"a known {group}:").check(f"{group}.name", name)
-    rules = components[name]
+    if group in catalog.PLAIN_PRESETS:  # a preset of your own is YAML only: any name, the same rules
+        string().check(f"{group}.name", name)
+        rules = catalog.PLAIN_PRESETS[group]
+    else:
+        choice(components, f"a known {group}:").check(f"{group}.name", name)
+        rules = components[name]
     args = {k: v for k, v in section.items() if k != "name"}
     for key in catalog.REQUIRED.get((group, name), ()):
         if key not in args:
