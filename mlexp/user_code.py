@@ -21,9 +21,17 @@ def has_target(section: Any) -> bool:
     return isinstance(section, dict) and TARGET in section
 
 
+ENTRY_POINTS = (
+    "mlexp.components"  # installed packages offer components by name: [project.entry-points."mlexp.components"]
+)
+
+
 def resolve(target: Any, key: str):
-    """The object a dotted path names (`pkg.module.name`); a ConfigError at `key` when it cannot be imported."""
-    if not isinstance(target, str) or "." not in target.strip("."):
+    """The object a dotted path names (`pkg.module.name`), or an installed package's component by its
+    entry-point name; a ConfigError at `key` when it cannot be imported."""
+    if isinstance(target, str) and "." not in target.strip("."):
+        return _entry_point(target, key)
+    if not isinstance(target, str):
         raise ConfigError(key, target, "a dotted path to your code, e.g. my_project.models.small_cnn")
     if "" not in sys.path and str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
@@ -44,6 +52,22 @@ def resolve(target: Any, key: str):
     except AttributeError:
         names = [n for n in dir(module) if not n.startswith("_")]
         raise ConfigError(key, target, f"a name defined in {module_name}", closest(attribute, names)) from None
+
+
+def _entry_point(name: str, key: str):
+    from importlib.metadata import entry_points
+
+    offered = {ep.name: ep for ep in entry_points(group=ENTRY_POINTS)}
+    if name not in offered:
+        known = ", ".join(sorted(offered)) or "none installed"
+        raise ConfigError(
+            key, name, f"a dotted path to your code (e.g. my_project.models.small_cnn) or a component that an "
+            f"installed package offers ({ENTRY_POINTS}: {known})", closest(name, offered),
+        )  # fmt: skip
+    try:
+        return offered[name].load()
+    except Exception as exc:  # the offering package fails to import
+        raise ConfigError(key, name, f"an importable component ({offered[name].value}: {first_line(exc)})") from None
 
 
 def check_arguments(fn, args: dict[str, Any], key: str, given_by_mlexp: tuple[str, ...] = ()) -> None:

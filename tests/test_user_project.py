@@ -100,6 +100,30 @@ def test_an_augmentation_preset_is_plain_yaml(in_project, project):
     assert (project / "runs/jitter/resolved_config.yaml").read_text().count("RandomContrast") == 1
 
 
+def test_a_dataset_of_tf_data_datasets(in_project, project):
+    (project / "vision_lab/streams.py").write_text(
+        "import tensorflow as tf\nfrom vision_lab.data import squares\n\n\ndef squares_ds(samples=200):\n"
+        "    d = squares(samples)\n    batched = tf.data.Dataset.from_tensor_slices(d['x_train']).batch(16)\n"
+        "    return {**d, 'x_train': batched, 'y_train': tf.data.Dataset.from_tensor_slices(d['y_train'])}\n"
+    )
+    result = in_project("train", *FAST, "dataset._target_=vision_lab.streams.squares_ds", "hydra.run.dir=runs/tfdata")
+    assert result.code == 0, result.err
+    samples = read_metrics(project / "runs/tfdata")["samples"]
+    assert samples["train"] + samples["val"] == 480 and samples["test"] == 120
+
+
+def test_an_installed_package_offers_a_component_by_name(in_project, project, monkeypatch):
+    from importlib import metadata
+
+    offered = metadata.EntryPoint("tiny_cnn", "vision_lab.models:small_cnn", "mlexp.components")
+    real = metadata.entry_points
+    monkeypatch.setattr(metadata, "entry_points", lambda **kw: [offered] if kw.get("group") == "mlexp.components"
+                        else real(**kw))  # fmt: skip
+    assert in_project("train", *FAST, "model._target_=tiny_cnn", "hydra.run.dir=runs/ep").code == 0
+    result = in_project("train", *FAST, "model._target_=tiny_cn", "hydra.run.dir=runs/ep2")
+    assert result.code == 2 and "(mlexp.components: tiny_cnn). Did you mean 'tiny_cnn'?" in result.err
+
+
 def test_a_model_function_that_returns_no_model(in_project, project):
     (project / "vision_lab/broken.py").write_text("def nothing(input_shape):\n    return 42\n")
     result = in_project("train", *FAST, "model._target_=vision_lab.broken.nothing", "~model.filters", "~model.units")

@@ -2,6 +2,8 @@
 
 Accepted returns: a mapping (or an object with attributes) with x_train, y_train, x_test, y_test and
 optionally x_val, y_val, class_names; or Keras' load_data() shape, ((x_train, y_train), (x_test, y_test)).
+Each split may be an array or a tf.data.Dataset (of samples, or of batches); Datasets are read into
+memory, since mlexp's pipeline works on arrays.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ def load(cfg) -> Raw:
     missing = [k for k in SPLITS if arrays.get(k) is None]
     if missing:
         raise DataError(f"dataset._target_: {target} returned no {', '.join(missing)}; expected {', '.join(SPLITS)}")
-    arrays = {k: np.asarray(v) for k, v in arrays.items() if v is not None and k != "class_names"} | {
+    arrays = {k: _array(v) for k, v in arrays.items() if v is not None and k != "class_names"} | {
         "class_names": arrays.get("class_names")
     }
     for split in ("train", "val", "test"):
@@ -43,6 +45,16 @@ def load(cfg) -> Raw:
         arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], classes,
         arrays.get("x_val"), arrays.get("y_val"), max_value=255.0 if peak > 1.0 else 1.0,
     )  # fmt: skip
+
+
+def _array(value) -> np.ndarray:
+    """A split as an array; a tf.data.Dataset of samples (or of batches) is read into memory."""
+    if type(value).__module__.startswith("tensorflow") and hasattr(value, "as_numpy_iterator"):
+        rows = list(value.as_numpy_iterator())
+        batched = bool(rows) and getattr(value.element_spec, "shape", None) is not None and (
+            value.element_spec.shape.rank or 0) > 0 and value.element_spec.shape[0] is None  # fmt: skip
+        return np.concatenate(rows) if batched else np.asarray(rows)
+    return np.asarray(value)
 
 
 def _as_mapping(out, target: str) -> dict:
