@@ -36,11 +36,12 @@ class ClaimOutputDir(Callback):
     """Refuse a run folder or sweep folder that already holds something, before Hydra writes to it.
 
     With tuning_session=true (mlexp tune), a folder holding a tuning session is accepted: the same
-    command with its hydra.run.dir continues that search.
+    command with its hydra.run.dir continues that search. resume=true (set by `mlexp resume SWEEP`)
+    accepts the sweep folder.
     """
 
-    def __init__(self, tuning_session: bool = False):
-        self.tuning_session = tuning_session
+    def __init__(self, tuning_session: bool = False, resume: bool = False):
+        self.tuning_session, self.resume = tuning_session, resume
 
     def on_run_start(self, config, **kwargs: Any) -> None:
         path = Path(str(config.hydra.run.dir))
@@ -49,9 +50,7 @@ class ClaimOutputDir(Callback):
         _guard(lambda: claim(path, "hydra.run.dir", sweep=False))
 
     def on_multirun_start(self, config, **kwargs: Any) -> None:
-        from mlexp.reruns import resuming
-
-        if not resuming():  # `mlexp resume SWEEP` relaunches into its own folder on purpose
+        if not self.resume:  # `mlexp resume SWEEP` relaunches into its own folder on purpose
             _guard(lambda: claim(Path(str(config.hydra.sweep.dir)), "hydra.sweep.dir", sweep=True))
 
 
@@ -93,7 +92,7 @@ def claim(path: Path, key: str, sweep: bool) -> None:
 def occupant(path: Path, sweep: bool) -> str:
     """What is in the folder, and the command to use instead; nothing in it is touched."""
     from mlexp import runs
-    from mlexp.reruns import FINISHED
+    from mlexp.runs import FINISHED
 
     key = "hydra.sweep.dir" if sweep else "hydra.run.dir"
     new_folder = f"use a new folder (leave out {key}, or give a path that does not exist yet)"

@@ -23,24 +23,9 @@ class Verb:
 
 
 def _train(argv: list[str]) -> int:
-    from mlexp import sweep_report
-    from mlexp.hydra_app import run_hydra
-    from mlexp.train_task import train_task
+    from mlexp import train_task
 
-    sweep_report.LAST.clear()
-    code = run_hydra(train_task, "train", argv, prog="mlexp train")
-    comparison = sweep_report.LAST.get("comparison")
-    if code == 0 and comparison is not None and comparison.failed:
-        for record in comparison.failed:
-            print(f"mlexp train: job {record.path.name} failed: {record.reason}", file=sys.stderr)
-        total, failed = len(comparison.records), len(comparison.failed)
-        print(
-            f"mlexp train: {failed} of {total} sweep jobs failed; report: "
-            f"{sweep_report.LAST['directory'] / 'comparison.md'}",
-            file=sys.stderr,
-        )
-        return 1
-    return code
+    return train_task.run(argv)
 
 
 def _tune(argv: list[str]) -> int:

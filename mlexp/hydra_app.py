@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlexp.errors import MlexpError, closest
@@ -64,13 +66,33 @@ def search_path_override(dirs: list[Path]) -> list[str]:
     return [f"hydra.searchpath=[{','.join(f'file://{d}' for d in dirs)}]"] if dirs else []
 
 
-def run_hydra(task: Callable, config_name: str, argv: list[str], prog: str) -> int:
+@dataclass(frozen=True)
+class Request:
+    """What the command asked for, handed to the task itself (not through sys.argv or the environment).
+
+    It travels with the task function, so sweep jobs in other processes (joblib) get it too.
+    """
+
+    command: tuple[str, ...]  # as typed, for manifest.json
+    resume: bool = False  # a sweep relaunched into its own folder: finished jobs skipped, the others continued
+
+
+def run_hydra(task: Callable, config_name: str, argv: list[str], prog: str, resume: bool = False) -> int:
+    """Run `task(cfg, request)` under Hydra's command line."""
     import hydra
     from hydra.errors import CompactHydraException
 
     from mlexp.claim import Refused
 
-    entry = hydra.main(config_path=str(builtin_config_dir()), config_name=config_name, version_base="1.3")(task)
+    request = Request((*prog.split(), *argv), resume)
+
+    @functools.wraps(task)
+    def job(cfg):
+        return task(cfg, request)
+
+    if resume:
+        argv = [*argv, "hydra.callbacks.claim.resume=true"]  # the sweep folder is taken on purpose
+    entry = hydra.main(config_path=str(builtin_config_dir()), config_name=config_name, version_base="1.3")(job)
     if not any(arg.startswith("hydra.searchpath=") for arg in argv):  # the user's own setting wins
         argv = [*argv, *search_path_override(project_config_dirs())]
     saved_argv, saved_full_error = sys.argv, os.environ.get("HYDRA_FULL_ERROR")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -17,8 +16,7 @@ from mlexp.config import catalog, validate
 from mlexp.errors import MlexpError
 
 log = logging.getLogger("mlexp")
-RESUME_ENV = "MLEXP_RESUME"  # set while `mlexp resume SWEEP_DIR` relaunches a sweep (child processes too)
-FINISHED = ("completed", "diverged")
+FINISHED = runs.FINISHED
 
 
 def load_config(run_dir: Path, overrides: list[str] = ()) -> DictConfig:
@@ -179,17 +177,8 @@ def _resume_sweep(sweep_dir: Path) -> int:
     if overrides is None:
         raise MlexpError(f"{sweep_dir / 'multirun.yaml'} has no hydra.overrides.task; the sweep cannot be relaunched")
     overrides = [str(o) for o in overrides]
-    from mlexp.cli import main
+    from mlexp import train_task
     from mlexp.hydra_app import config_flags
 
     flags = config_flags(OmegaConf.create(multirun).hydra)  # the config folders the sweep was composed from
-
-    os.environ[RESUME_ENV] = "1"
-    try:
-        return main(["train", "-m", *flags, *overrides, f"hydra.sweep.dir={sweep_dir}"])
-    finally:
-        os.environ.pop(RESUME_ENV, None)
-
-
-def resuming() -> bool:
-    return os.environ.get(RESUME_ENV) == "1"
+    return train_task.run(["-m", *flags, *overrides, f"hydra.sweep.dir={sweep_dir}"], resume=True)

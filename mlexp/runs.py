@@ -26,6 +26,7 @@ ERROR = "error.txt"
 MANIFEST = "manifest.json"
 PREPROCESSING = "preprocessing.json"
 HYDRA_DIR = ".hydra"
+FINISHED = ("completed", "diverged")  # statuses of a run with nothing left to do
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)

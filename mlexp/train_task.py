@@ -10,11 +10,33 @@ from omegaconf import DictConfig
 
 from mlexp.config import validate
 from mlexp.errors import ConfigError, MlexpError, report
+from mlexp.hydra_app import Request
 
 log = logging.getLogger("mlexp")
 
 
-def train_task(cfg: DictConfig) -> float | None:
+def run(argv: list[str], resume: bool = False) -> int:
+    """mlexp train ARGV (and `mlexp resume SWEEP`, with resume=True): Hydra's command line, then the sweep's verdict."""
+    from mlexp import sweep_report
+    from mlexp.hydra_app import run_hydra
+
+    sweep_report.LAST.clear()
+    code = run_hydra(train_task, "train", argv, prog="mlexp train", resume=resume)
+    comparison = sweep_report.LAST.get("comparison")
+    if code == 0 and comparison is not None and comparison.failed:
+        for record in comparison.failed:
+            print(f"mlexp train: job {record.path.name} failed: {record.reason}", file=sys.stderr)
+        total, failed = len(comparison.records), len(comparison.failed)
+        print(
+            f"mlexp train: {failed} of {total} sweep jobs failed; report: "
+            f"{sweep_report.LAST['directory'] / 'comparison.md'}",
+            file=sys.stderr,
+        )
+        return 1
+    return code
+
+
+def train_task(cfg: DictConfig, request: Request) -> float | None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -24,7 +46,7 @@ def train_task(cfg: DictConfig) -> float | None:
     from mlexp.training import Interrupted  # no TensorFlow: training imports it lazily
 
     try:
-        return _train(cfg, run_dir, single_run)
+        return _train(cfg, run_dir, single_run, request)
     except Interrupted as exc:
         if single_run:
             raise SystemExit(report("mlexp train", exc)) from None
@@ -55,11 +77,11 @@ def _job_failed(run_dir: Path, exc: Exception) -> None:
     return None
 
 
-def _train(cfg: DictConfig, run_dir: Path, single_run: bool) -> float | None:
+def _train(cfg: DictConfig, run_dir: Path, single_run: bool, request: Request) -> float | None:
     from hydra.core.hydra_config import HydraConfig
 
     try:
-        return _validate_and_train(cfg, run_dir, HydraConfig.get())
+        return _validate_and_train(cfg, run_dir, HydraConfig.get(), request)
     except ConfigError:
         if single_run:
             from mlexp.runs import discard_if_empty
@@ -68,21 +90,19 @@ def _train(cfg: DictConfig, run_dir: Path, single_run: bool) -> float | None:
         raise
 
 
-def _validate_and_train(cfg: DictConfig, run_dir: Path, hydra_cfg) -> float | None:
+def _validate_and_train(cfg: DictConfig, run_dir: Path, hydra_cfg, request: Request) -> float | None:
     _check_search(cfg, hydra_cfg.runtime.choices)
     run_cfg = validate(cfg)
 
-    from mlexp.reruns import FINISHED, resuming
-    from mlexp.runs import METRICS, RunDir
+    from mlexp.runs import FINISHED, METRICS, RunDir
     from mlexp.training import train  # imports TensorFlow
 
-    command = sys.argv[0].split() + sys.argv[1:]  # run_hydra sets argv[0] to "mlexp train"
     overrides = list(hydra_cfg.overrides.task)
-    done = RunDir(run_dir).read_json(METRICS) if resuming() else {}
+    done = RunDir(run_dir).read_json(METRICS) if request.resume else {}
     if done.get("status") in FINISHED:
         log.info("Job %s already %s; skipped", run_dir.name, done["status"])
         return done.get(f"best_{_objective(cfg)}")
-    metrics = train(run_cfg, run_dir, command=command, overrides=overrides, resume=resuming())
+    metrics = train(run_cfg, run_dir, command=list(request.command), overrides=overrides, resume=request.resume)
     log.info("Run directory: %s", run_dir)
     log.info("Test accuracy: %.4f (test loss %.4f)", metrics["test_accuracy"], metrics["test_loss"])
     return metrics.get(f"best_{_objective(cfg)}")

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 import shlex
-import sys
 from pathlib import Path
 
 from omegaconf import DictConfig
 
 from mlexp.errors import MlexpError, report
+from mlexp.hydra_app import Request
 
 log = logging.getLogger("mlexp")
 
 
-def tune_task(cfg: DictConfig) -> None:
+def tune_task(cfg: DictConfig, request: Request) -> None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -27,7 +27,7 @@ def tune_task(cfg: DictConfig) -> None:
     session = Path(hydra_cfg.runtime.output_dir)
     from mlexp.tuning.session import BEST_CONFIG, REPORT, tune
 
-    command = sys.argv[0].split() + sys.argv[1:]
+    command = list(request.command)
     overrides = list(hydra_cfg.overrides.task)
     try:
         summary = tune(cfg, session, command, overrides)
