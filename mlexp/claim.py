@@ -16,12 +16,9 @@ from typing import Any
 from hydra.experimental.callback import Callback
 
 from mlexp.errors import MlexpError
+from mlexp.runs import FolderTaken, occupant
 
 MIN_FREE_BYTES = 16 * 2**20  # below this a run cannot even write its model; refuse at start
-
-
-class FolderTaken(MlexpError):
-    exit_code = 2
 
 
 class Refused(BaseException):  # noqa: N818 (a control-flow signal, not an error class)
@@ -87,33 +84,3 @@ def claim(path: Path, key: str, sweep: bool) -> None:
             f"{key}: the disk holding {str(path)!r} is full ({free // 2**20} MiB free, at least "
             f"{MIN_FREE_BYTES // 2**20} MiB needed); free some space or choose a folder on another disk"
         )
-
-
-def occupant(path: Path, sweep: bool) -> str:
-    """What is in the folder, and the command to use instead; nothing in it is touched."""
-    from mlexp import runs
-    from mlexp.runs import FINISHED
-
-    key = "hydra.sweep.dir" if sweep else "hydra.run.dir"
-    new_folder = f"use a new folder (leave out {key}, or give a path that does not exist yet)"
-    if sweep and (path / "multirun.yaml").is_file():
-        return (
-            f"which already holds a sweep; nothing was changed. Continue its unfinished jobs with: "
-            f"mlexp resume {path}, or {new_folder}"
-        )
-    if (path / runs.CONFIG).is_file() or (path / runs.HYDRA_DIR).is_dir():
-        status = runs.RunDir(path).status()
-        if status in FINISHED:
-            return (
-                f"which already holds a finished run (status: {status}); nothing was changed. "
-                f"Repeat it with: mlexp rerun {path}, or {new_folder}"
-            )
-        if status == "running":
-            status = "running: it was killed, or is training now"
-        return (
-            f"which already holds an unfinished run (status: {status}); nothing was changed. "
-            f"Continue it with: mlexp resume {path}, or {new_folder}"
-        )
-    names = sorted(p.name for p in path.iterdir())
-    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-    return f"which is not empty ({shown}); nothing was changed. Give {key} a new or empty folder"

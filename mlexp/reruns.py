@@ -9,37 +9,14 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 
 from mlexp import runs
-from mlexp.config import catalog, validate
+from mlexp.config.saved import load_config
 from mlexp.errors import MlexpError
 
 log = logging.getLogger("mlexp")
 FINISHED = runs.FINISHED
-
-
-def load_config(run_dir: Path, overrides: list[str] = ()) -> DictConfig:
-    """The run's resolved_config.yaml (YAML only; nothing is unpickled), with key=value overrides, validated.
-
-    `run_dir` may also be a config file itself (a tuning session's best_config.yaml)."""
-    path = run_dir if run_dir.is_file() else run_dir / runs.CONFIG
-    if not path.is_file() and (run_dir / runs.HYDRA_DIR / "config.yaml").is_file():
-        path = run_dir / runs.HYDRA_DIR / "config.yaml"  # killed before its first write: Hydra's copy
-    if not path.is_file():
-        raise MlexpError(f"{run_dir} is not a run directory (no {runs.CONFIG}) nor a config file")
-    cfg = OmegaConf.create(runs.read_yaml(path, "a saved run config"))
-    for override in overrides:
-        key, sep, _ = override.partition("=")
-        if not sep or key.startswith(("+", "~")):
-            raise MlexpError(f"rerun: override {override!r} is not key=value; e.g. optimizer.learning_rate=0.01")
-        if key in catalog.TOP_LEVEL and key not in ("seed",):
-            raise MlexpError(
-                f"rerun: {override!r} switches a config group; a rerun changes keys of the saved config "
-                f"(e.g. {key}.name=...); compose a new run with mlexp train {override}"
-            )
-    cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
-    return validate(cfg)
 
 
 def rerun(run_dir: Path, overrides: list[str], verify: bool = True) -> int:

@@ -110,8 +110,6 @@ class RunDir:
         Hydra's own `.hydra/` and log are allowed: ClaimOutputDir checked the folder before Hydra wrote them.
         """
         if any(self.file(name).exists() for name in (CONFIG, METRICS, MANIFEST, HISTORY)):
-            from mlexp.claim import FolderTaken, occupant
-
             raise FolderTaken(f"run directory {str(self.path)!r} {occupant(self.path, sweep=False)}")
         self.path.mkdir(parents=True, exist_ok=True)
         self.clear_tmp()
@@ -262,3 +260,35 @@ def discard_if_empty(path: Path | str) -> bool:
             break
         parent.rmdir()
     return True
+
+
+class FolderTaken(MlexpError):
+    exit_code = 2
+
+
+def occupant(path: Path, sweep: bool) -> str:
+    """What is in the folder, and the command to use instead; nothing in it is touched."""
+
+    key = "hydra.sweep.dir" if sweep else "hydra.run.dir"
+    new_folder = f"use a new folder (leave out {key}, or give a path that does not exist yet)"
+    if sweep and (path / "multirun.yaml").is_file():
+        return (
+            f"which already holds a sweep; nothing was changed. Continue its unfinished jobs with: "
+            f"mlexp resume {path}, or {new_folder}"
+        )
+    if (path / CONFIG).is_file() or (path / HYDRA_DIR).is_dir():
+        status = RunDir(path).status()
+        if status in FINISHED:
+            return (
+                f"which already holds a finished run (status: {status}); nothing was changed. "
+                f"Repeat it with: mlexp rerun {path}, or {new_folder}"
+            )
+        if status == "running":
+            status = "running: it was killed, or is training now"
+        return (
+            f"which already holds an unfinished run (status: {status}); nothing was changed. "
+            f"Continue it with: mlexp resume {path}, or {new_folder}"
+        )
+    names = sorted(p.name for p in path.iterdir())
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return f"which is not empty ({shown}); nothing was changed. Give {key} a new or empty folder"

@@ -83,6 +83,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, from_epoch
     from mlexp.data.augment import augmenter
     from mlexp.data.pipeline import EpochClock, EpochOrder, eval_batch_size, evaluation_dataset, training_dataset
     from mlexp.doctor.report import write_run_report
+    from mlexp.models.head import Head
     from mlexp.reporting.plots import learning_curves
     from mlexp.tracking import write_hparams
 
@@ -144,9 +145,9 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, from_epoch
     finally:
         stop.restore()
     test = model.evaluate(test_ds, return_dict=True, verbose=0)
-    classes = spec.num_classes
-    val_pred = predicted_classes(model.predict(val_ds, verbose=0), cfg, classes) if val_ds else splits.y_val
-    test_pred = predicted_classes(model.predict(test_ds, verbose=0), cfg, classes)
+    head = Head(spec.num_classes, cfg.model.logits)
+    val_pred = head.classes(model.predict(val_ds, verbose=0)) if val_ds else splits.y_val
+    test_pred = head.classes(model.predict(test_ds, verbose=0))
 
     with runs.atomic_path(run.file(runs.MODEL)) as tmp:
         model.save(tmp)
@@ -221,12 +222,6 @@ def preflight(cfg, splits, model, run: runs.RunDir | None = None):
             "pre-flight check failed, nothing was trained:\n" + "\n".join(f.line() for f in doctor.errors(findings))
         )
     return findings
-
-
-def predicted_classes(outputs, cfg, num_classes: int):
-    from mlexp.models.head import Head
-
-    return Head(num_classes, cfg.model.logits).classes(outputs)
 
 
 def _restore(run: runs.RunDir, keras, model, from_epoch: int | None):

@@ -6,13 +6,13 @@ lists below are checked against Keras itself by tests/test_catalog.py.
 
 from __future__ import annotations
 
+from mlexp.config.layers import layer_list
 from mlexp.config.rules import (
     Rule,
     boolean,
     choice,
     int_list,
     integer,
-    layer_list,
     number,
     number_list,
     optional,

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from mlexp.config.layer_table import TABLE
-from mlexp.config.rules import boolean, choice, number
+from mlexp.config.rules import Rule, boolean, choice, number
 from mlexp.errors import ConfigError, closest
 
 REQUIRED = "<required>"
@@ -99,3 +100,24 @@ def _check_range(key: str, value: Any, bounds: list) -> None:
             raise ConfigError(key, value, f"{rule.expected}, or a list of them")
         return
     rule.check(key, value)
+
+
+@dataclass(frozen=True)
+class LayerList(Rule):
+    """A list of Keras layers as mappings `{layer: ClassName, arg: value}`; errors name the element."""
+
+    allowed: tuple = ()
+    min_len: int = 0
+
+    def check(self, key: str, value: Any) -> None:
+        if not isinstance(value, list) or len(value) < self.min_len:
+            raise ConfigError(key, value, self.expected)
+        for i, entry in enumerate(value):
+            if not isinstance(entry, dict) or not isinstance(entry.get("layer"), str):
+                raise ConfigError(f"{key}[{i}]", entry, "a mapping like {layer: ClassName, arg: value}")
+            check_layer(f"{key}[{i}]", entry, self.allowed)
+
+
+def layer_list(allowed: tuple[str, ...] = (), min_len: int = 1) -> LayerList:
+    size = "a non-empty list" if min_len else "a list"
+    return LayerList(f"{size} of mappings like {{layer: ClassName, arg: value}}", lambda v: True, allowed, min_len)

@@ -110,26 +110,3 @@ def number_list(lo=None, hi=None, *, hi_open=False) -> Rule:
         return isinstance(v, list) and all(item.test(x) for x in v)
 
     return Rule(f"a list of numbers {item.expected.removeprefix('a number ')}", test)
-
-
-@dataclass(frozen=True)
-class LayerList(Rule):
-    """A list of Keras layers as mappings `{layer: ClassName, arg: value}`; errors name the element."""
-
-    allowed: tuple = ()
-    min_len: int = 0
-
-    def check(self, key: str, value: Any) -> None:
-        if not isinstance(value, list) or len(value) < self.min_len:
-            raise ConfigError(key, value, self.expected)
-        from mlexp.config.layers import check_layer
-
-        for i, entry in enumerate(value):
-            if not isinstance(entry, dict) or not isinstance(entry.get("layer"), str):
-                raise ConfigError(f"{key}[{i}]", entry, "a mapping like {layer: ClassName, arg: value}")
-            check_layer(f"{key}[{i}]", entry, self.allowed)
-
-
-def layer_list(allowed: tuple[str, ...] = (), min_len: int = 1) -> LayerList:
-    size = "a non-empty list" if min_len else "a list"
-    return LayerList(f"{size} of mappings like {{layer: ClassName, arg: value}}", lambda v: True, allowed, min_len)

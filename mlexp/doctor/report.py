@@ -62,10 +62,10 @@ def regenerate(run_dir: Path) -> list[Finding]:
     """mlexp report: the diagnosis and figures of a finished run, again, from its files and its data."""
 
     from mlexp import data
+    from mlexp.config.saved import load_config
     from mlexp.errors import MlexpError
-    from mlexp.reruns import load_config
+    from mlexp.models.head import Head
     from mlexp.tf_runtime import import_keras
-    from mlexp.training import predicted_classes
 
     run = runs.RunDir(run_dir)
     if not run.file(runs.MODEL).is_file() or not run.file(runs.HISTORY).is_file():
@@ -74,9 +74,9 @@ def regenerate(run_dir: Path) -> list[Finding]:
     keras = import_keras()
     splits = data.load(cfg.dataset, cfg.trainer)
     model = runs.load_model(run.file(runs.MODEL), keras)
-    classes = splits.spec.num_classes
-    val_pred = predicted_classes(model.predict(splits.x_val, verbose=0), cfg, classes)
-    test_pred = predicted_classes(model.predict(splits.x_test, verbose=0), cfg, classes)
+    head = Head(splits.spec.num_classes, cfg.model.logits)
+    val_pred = head.classes(model.predict(splits.x_val, verbose=0))
+    test_pred = head.classes(model.predict(splits.x_test, verbose=0))
     rows = run.read_history()
     checks = [Finding(**f) for f in run.read_json(doctor.PREFLIGHT).get("findings", [])]
     return write_run_report(run, cfg, rows, run.read_json(runs.METRICS), splits, val_pred, test_pred, checks)
