@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from mlexp import runs
-from mlexp.errors import MlexpError
+from mlexp.errors import MlexpError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def save(run: runs.RunDir, model, epochs: int) -> None:
     """Back up the model after `epochs` completed epochs; keep it and the one before."""
     with runs.atomic_path(run.file(model_file(epochs))) as tmp:
         model.save(tmp)
-    runs.write_json(run.file(STATE), {"epochs_completed": epochs, "model": Path(model_file(epochs)).name})
+    _write_state(run, epochs)
     for epoch, path in available(run).items():
         if epoch < epochs - 1:
             path.unlink(missing_ok=True)
@@ -66,7 +66,11 @@ def discard(run: runs.RunDir, after: int = -1) -> None:
     for epoch, path in available(run).items():
         if epoch > after:
             path.unlink(missing_ok=True)
-    runs.write_json(run.file(STATE), {"epochs_completed": after, "model": Path(model_file(after)).name})
+    _write_state(run, after)
+
+
+def _write_state(run: runs.RunDir, epochs: int) -> None:
+    runs.write_json(run.file(STATE), {"epochs_completed": epochs, "model": Path(model_file(epochs)).name})
 
 
 def choose(run: runs.RunDir, from_epoch: int | None = None) -> tuple[int, Path] | None:
@@ -90,16 +94,13 @@ def choose(run: runs.RunDir, from_epoch: int | None = None) -> tuple[int, Path] 
     return from_epoch, backups[from_epoch]
 
 
-def restore(run: runs.RunDir, keras, from_epoch: int | None = None):
-    """(model, epochs completed) from the chosen backup, or None when there is none (the run starts over)."""
-    chosen = choose(run, from_epoch)
-    if chosen is None:
-        return None
+def restore(run: runs.RunDir, keras, chosen: tuple[int, Path]):
+    """(model, epochs completed) from the backup that choose() picked and checked."""
     epochs, path = chosen
     try:
-        model = runs.load_model(path, keras)
-    except runs.UnreadableModel as exc:
-        raise _unreadable(run, path, exc.reason, _except(available(run), epochs)) from None
+        model = keras.models.load_model(path)
+    except Exception as exc:  # a whole archive whose content Keras refuses: any of its loader's errors
+        raise _unreadable(run, path, first_line(exc), _except(available(run), epochs)) from None
     discard(run, after=epochs)  # newer backups (after --from-epoch) would be stale
     return model, epochs
 

@@ -130,8 +130,6 @@ def _resume_run(run_dir: Path, from_epoch: int | None, restart: bool) -> int:
         log.info("Starting %s over: its backups and history are discarded", run_dir)
         backups.discard(run)
         run.file(runs.HISTORY).unlink(missing_ok=True)
-    else:
-        backups.choose(run, from_epoch)  # a damaged backup is refused before anything is written
     metrics = train(cfg, run_dir, resume=True, from_epoch=from_epoch)
     print(f"Resumed {run_dir}: {metrics['status']}, test accuracy {metrics.get('test_accuracy', float('nan')):.4f}")
     return 0

@@ -36,6 +36,7 @@ def train(
     """
     run = runs.RunDir(run_dir)
     check_devices(cfg.trainer)
+    backup = backups.choose(run, from_epoch) if resume else None  # a damaged one is refused before any write
     if resume and run.file(runs.CONFIG).is_file():
         run.clear_tmp()
         run.update_manifest(status="running", resumed=manifest.now(), ended=None)
@@ -51,7 +52,7 @@ def train(
     elapsed = lambda: round(time.perf_counter() - start, 3)  # noqa: E731
     try:
         with mlflow_logger.tracker(cfg, run) as logger:
-            metrics = _train(cfg, run, start, resume, logger, from_epoch)
+            metrics = _train(cfg, run, start, resume, logger, backup)
     except MlexpError as exc:  # bad input found while building (a layer name, data): keep its message and code
         run.write_failure(exc, "failed", wall_seconds=elapsed())
         raise
@@ -73,7 +74,7 @@ def train(
     return metrics
 
 
-def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, from_epoch: int | None) -> dict[str, Any]:
+def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) -> dict[str, Any]:
     from mlexp.tf_runtime import import_keras
 
     keras = import_keras()
@@ -104,7 +105,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, from_epoch
         history = callbacks.HistoryWriter(run)
         initial_epoch = 0
         if resume:
-            model, initial_epoch, history.rows = _restore(run, keras, model, from_epoch)
+            model, initial_epoch, history.rows = _restore(run, keras, model, backup)
     runs.write_text(run.file(runs.SUMMARY), model_summary(model))
     log.info("Model %r: %s parameters", model.name, f"{model.count_params():,}")
 
@@ -224,16 +225,15 @@ def preflight(cfg, splits, model, run: runs.RunDir | None = None):
     return findings
 
 
-def _restore(run: runs.RunDir, keras, model, from_epoch: int | None):
+def _restore(run: runs.RunDir, keras, model, backup: tuple[int, Path] | None):
     """The backed-up model (with optimizer state), its epoch count, and the history up to it.
 
     Without a backup (stopped during its first epoch, or failed before training) the run starts over.
     """
-    restored = backups.restore(run, keras, from_epoch)
-    if restored is None:
+    if backup is None:
         log.info("No completed epoch in %s: starting it over", run.path)
         return model, 0, []
-    model, epochs = restored
+    model, epochs = backups.restore(run, keras, backup)
     log.info("Resuming %s after epoch %d", run.path, epochs)
     # A kill between the history write and the backup leaves one epoch too many: drop it.
     rows = [row for row in run.read_history() if row["epoch"] <= epochs]

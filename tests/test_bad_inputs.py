@@ -134,13 +134,13 @@ def test_atomic_writes_in_a_run_use_its_tmp_folder_and_leave_nothing(tmp_path):
 
 
 def test_a_killed_write_is_cleared_at_resume(mlexp, run_copy):
-    from mlexp import runs
-
     (run_copy / "metrics.json").unlink()
     (run_copy / ".tmp").mkdir()
     (run_copy / ".tmp/.model.k3j2.keras").write_bytes(b"PK\x03\x04half")  # what a SIGKILL during a save leaves
-    runs.RunDir(run_copy).clear_tmp()
+    result = mlexp("resume", str(run_copy))
+    assert result.code == 0, result.err
     assert not (run_copy / ".tmp").exists()
+    assert json.loads((run_copy / "metrics.json").read_text())["status"] == "completed"
 
 
 # --- damaged backups ------------------------------------------------------------------------------

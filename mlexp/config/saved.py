@@ -6,8 +6,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+import mlexp.config.catalog as catalog
 from mlexp import runs
-from mlexp.config import catalog
 from mlexp.config.validate import validate
 from mlexp.errors import MlexpError
 

@@ -7,8 +7,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError, MissingMandatoryValue
 
+import mlexp.config.catalog as catalog
 from mlexp import user_code
-from mlexp.config import catalog
 from mlexp.config.rules import Rule, choice, string
 from mlexp.errors import ConfigError, closest
 

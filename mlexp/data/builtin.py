@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlexp.data import class_names as names
+import mlexp.data.class_names as names
 from mlexp.data.formats import cifar_batch, load_npz, read_idx
 from mlexp.data.raw import Raw
 from mlexp.data.sources import Source, locate

@@ -93,18 +93,16 @@ def _load_overrides(path: Path) -> dict[str, str]:
 
 def _load_config(path: Path) -> dict[str, Any]:
     if (path / runs.CONFIG).is_file():
-        config = yaml.safe_load((path / runs.CONFIG).read_text())
-    else:
-        from omegaconf import OmegaConf
+        return runs.read_yaml(path / runs.CONFIG, "a saved run config")
+    from omegaconf import OmegaConf
 
-        cfg = OmegaConf.load(path / runs.HYDRA_DIR / "config.yaml")
-        try:
-            config = OmegaConf.to_container(cfg, resolve=True)
-        except Exception:  # an interpolation that does not resolve: the raw values still tell the story
-            config = OmegaConf.to_container(cfg, resolve=False)
-    if not isinstance(config, dict | None):
-        raise ValueError(f"expected a mapping, got {type(config).__name__}")
-    return config or {}
+    cfg = OmegaConf.load(path / runs.HYDRA_DIR / "config.yaml")
+    if not OmegaConf.is_dict(cfg):
+        raise ValueError(f"expected a mapping, got {type(cfg).__name__}")
+    try:
+        return OmegaConf.to_container(cfg, resolve=True)
+    except Exception:  # an interpolation that does not resolve: the raw values still tell the story
+        return OmegaConf.to_container(cfg, resolve=False)
 
 
 def from_history(history: pd.DataFrame) -> dict[str, Any]:

@@ -36,15 +36,12 @@ class Comparison:
     def failed(self) -> list[RunRecord]:
         return [r for r in self.records if r.status == "failed"]
 
-
-def swept_keys(comparison: Comparison) -> list[str]:
-    """The keys to draw one figure each for: the command-line overrides that differ between runs
-    (`optimizer`, `model.activation`), else the varied config keys; never `seed` (it is noise)."""
-    records = comparison.records
-    keys = sorted({k for r in records for k in r.overrides})
-    swept = [k for k in keys if len({r.overrides.get(k) for r in records}) > 1]
-    chosen = swept or comparison.varied
-    return [k for k in chosen if k != "seed"]
+    def swept_keys(self) -> list[str]:
+        """The keys to draw one figure each for: the command-line overrides that differ between runs
+        (`optimizer`, `model.activation`), else the varied config keys; never `seed` (it is noise)."""
+        keys = sorted({k for r in self.records for k in r.overrides})
+        swept = [k for k in keys if len({r.overrides.get(k) for r in self.records}) > 1]
+        return [k for k in swept or self.varied if k != "seed"]
 
 
 def varied_keys(records: list[RunRecord]) -> list[str]:

@@ -35,10 +35,8 @@ def learning_curves(rows: list[dict[str, float]], path: Path, title: str = "") -
 
 def comparison_figures(comparison, folder: Path) -> list[Path]:
     """Overlaid learning curves per swept key, and test accuracy per run (or per seed group)."""
-    from mlexp.reporting.compare import swept_keys
-
     figures = []
-    for key in swept_keys(comparison):
+    for key in comparison.swept_keys():
         path = folder / f"curves_{_safe(key)}.png"
         _overlaid_curves(comparison.records, key, path)
         figures.append(path)
