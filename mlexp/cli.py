@@ -48,11 +48,12 @@ def _compare(argv: list[str]) -> int:
     )
     parser.add_argument("paths", nargs="+", type=Path, help="run directories and/or sweep directories")
     parser.add_argument("--out", type=Path, help="report folder (default: the sweep directory, if one is given)")
-    parser.add_argument("--objective", default=compare.OBJECTIVE, help="metric to rank by (default: %(default)s)")
+    parser.add_argument(
+        "--objective", help=f"metric to rank by (default: {compare.OBJECTIVE}, best_val_mae for regressions)"
+    )
     args = parser.parse_args(argv)
-    numeric = [c for c in compare.METRIC_COLUMNS if c != "status"]
-    if args.objective not in numeric:
-        raise MlexpError(f"--objective: got {args.objective!r}; expected one of {', '.join(numeric)}")
+    if args.objective is not None and args.objective not in compare.OBJECTIVES:
+        raise MlexpError(f"--objective: got {args.objective!r}; expected one of {', '.join(compare.OBJECTIVES)}")
     out = args.out or compare.default_output(args.paths)
     if args.out and holds_results(args.out) and not (args.out / "multirun.yaml").is_file():
         raise MlexpError(f"--out: got {args.out}, which holds a run's results; expected another folder")
@@ -126,6 +127,32 @@ def _check(argv: list[str]) -> int:
     return check(argv)
 
 
+def _data(argv: list[str]) -> int:
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(
+        prog="mlexp data",
+        description="Look at a dataset without training: split sizes, class counts and imbalance, value "
+        "ranges, sample images per class and, with augmentation=..., the same images augmented.",
+    )
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, as for mlexp train (dataset=..., ...)")
+    parser.add_argument("--out", type=Path, help="folder for the figures (default: outputs/data/<dataset>-<time>)")
+    parser.add_argument("--per-class", type=int, default=8, help="sample images per class (default: 8)")
+    args = parser.parse_args(argv)
+    if args.per_class < 1:
+        raise MlexpError(f"--per-class: got {args.per_class}; expected an integer >= 1")
+    from mlexp import data, data_view
+    from mlexp.hydra_app import compose_validated
+
+    _logging()
+    cfg = compose_validated(args.overrides)
+    out = args.out or Path("outputs/data") / f"{cfg.dataset.name}-{time.strftime('%Y-%m-%d_%H-%M-%S')}"
+    written = data_view.write(data.load(cfg.dataset, cfg.trainer), cfg, out, args.per_class)
+    print("Written: " + ", ".join(str(p) for p in written))
+    return 0
+
+
 def _report(argv: list[str]) -> int:
     import argparse
 
@@ -153,17 +180,23 @@ def _predict(argv: list[str]) -> int:
         "with the run's own preprocessing; prints the top-k classes and writes them to a CSV.",
     )
     parser.add_argument("run_dir", type=Path)
-    parser.add_argument("inputs", nargs="+", type=Path, help=".npy, .npz (array x) or PNG/JPG files")
+    parser.add_argument(
+        "inputs", nargs="*", type=Path, help=".npy, .npz (array x), PNG/JPG files, or a CSV for a table's run"
+    )
+    parser.add_argument("--from-test", metavar="START:STOP", help="predict samples of the run's own test split")
     parser.add_argument("--top-k", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=Path("predictions.csv"))
+    parser.add_argument("--out", type=Path, help="CSV path (default: RUN/predictions/predictions-TIME.csv)")
     args = parser.parse_args(argv)
     if args.top_k < 1:
         raise MlexpError(f"--top-k: got {args.top_k}; expected an integer >= 1")
+    if bool(args.inputs) == bool(args.from_test):
+        raise MlexpError("predict: got " + ("both input files and --from-test" if args.inputs else "no input")
+                         + "; expected input files, or --from-test START:STOP")  # fmt: skip
     from mlexp.predict import predict
 
-    table = predict(args.run_dir, args.inputs, args.top_k, args.out)
+    table, out = predict(args.run_dir, args.inputs, args.top_k, args.out, args.from_test)
     print(table.to_string(index=False))
-    print(f"Predictions: {args.out}")
+    print(f"Predictions: {out}")
     return 0
 
 
@@ -209,8 +242,9 @@ VERBS: dict[str, Verb] = {
     "tune": Verb("search hyper-parameters with keras-tuner over a conf/search_space/ space; trials are runs", _tune),
     "compare": Verb("compare run or sweep directories: summary.csv, comparison.md, plots", _compare),
     "check": Verb("validate a config, build the model and run the pre-flight checks, without training", _check),
+    "data": Verb("look at a dataset: splits, class counts, value ranges, sample and augmented images", _data),
     "report": Verb("regenerate a finished run's diagnosis, debug figures and report.md", _report),
-    "predict": Verb("predict with a finished run's model on arrays or images (top-k classes, CSV)", _predict),
+    "predict": Verb("predict with a finished run's model on arrays, images, tables or texts (CSV)", _predict),
     "export": Verb("write a finished run's model as keras, savedmodel or tflite, with its config", _export),
     "rerun": Verb("run a past run again from its saved config and verify the result is identical", _rerun),
     "resume": Verb("continue an interrupted run, or the unfinished jobs of a sweep", _resume),

@@ -23,16 +23,19 @@ def _finished(run_dir: Path) -> runs.RunDir:
     return run
 
 
-def load_inputs(paths: list[Path], input_shape: tuple[int, ...], max_value: float) -> tuple[np.ndarray, list[str]]:
+def load_inputs(
+    paths: list[Path], input_shape: tuple[int, ...], max_value: float, image_reader: dict | None = None
+) -> tuple[np.ndarray, list[str]]:
     """Arrays (.npy, .npz: x, x_test or the only array) in the dataset's raw units, or image files
-    converted to the model's height, width and channels and to the dataset's pixel range."""
+    converted to the model's height, width and channels and to the dataset's pixel range (read as in
+    training when the run read an image folder: `image_reader`)."""
     arrays, names = [], []
     for path in map(Path, paths):
         if not path.is_file():
             raise MlexpError(f"predict: no file {path}; expected .npy, .npz or an image ({', '.join(IMAGE_SUFFIXES)})")
         suffix = path.suffix.lower()
         if suffix in IMAGE_SUFFIXES:
-            array = _image(path, input_shape, max_value)[np.newaxis]
+            array = _image(path, input_shape, max_value, image_reader)[np.newaxis]
         elif suffix in (".npy", ".npz"):
             array = _array(path)
         else:
@@ -79,11 +82,15 @@ def _read_array(path: Path) -> np.ndarray:
         raise MlexpError(f"predict: {path} has arrays {', '.join(f.files)}; expected one named x (or x_test)")
 
 
-def _image(path: Path, input_shape: tuple[int, ...], max_value: float) -> np.ndarray:
+def _image(path: Path, input_shape: tuple[int, ...], max_value: float, image_reader: dict | None) -> np.ndarray:
     from PIL import Image
 
     if len(input_shape) != 3:
         raise MlexpError(f"predict: {path} is an image, but the model takes samples of shape {tuple(input_shape)}")
+    if image_reader:
+        from mlexp.data.images import ImageReader
+
+        return ImageReader.from_state(image_reader).load([path])[0]
     height, width, channels = input_shape
     try:
         with Image.open(path) as image:
@@ -95,11 +102,27 @@ def _image(path: Path, input_shape: tuple[int, ...], max_value: float) -> np.nda
     return pixels[..., np.newaxis] if channels == 1 else pixels
 
 
-def predict(run_dir: Path, inputs: list[Path], top_k: int, out: Path) -> pd.DataFrame:
-    from mlexp.data import apply
+def default_out(run: runs.RunDir) -> Path:
+    """Predictions go into the run directory, one new file per call: nothing in the current folder is overwritten."""
+    import time
+
+    stem = f"predictions/predictions-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = run.file(f"{stem}.csv"), 1
+    while path.exists():
+        path, n = run.file(f"{stem}-{n}.csv"), n + 1
+    return path
+
+
+def predict(
+    run_dir: Path, inputs: list[Path], top_k: int, out: Path | None = None, from_test: str | None = None
+) -> tuple[pd.DataFrame, Path]:
+    """Predictions of a finished run's model for `inputs` (files) or test samples `from_test` ("0:5");
+    returns the table and the CSV it was written to."""
+    from mlexp.models.head import Head
     from mlexp.tf_runtime import import_keras
 
     run = _finished(Path(run_dir))
+    out = out or default_out(run)
     if out.is_dir():
         raise MlexpError(f"predict --out: got {out}, a folder; expected a CSV file path, e.g. {out}/predictions.csv")
     if out.exists() and runs.holds_results(out.parent):
@@ -109,31 +132,114 @@ def predict(run_dir: Path, inputs: list[Path], top_k: int, out: Path) -> pd.Data
     if missing:
         lacking = ", ".join(missing)
         raise MlexpError(f"predict: {run.file(runs.PREPROCESSING)} lacks {lacking}; the run folder is damaged")
-    shape, names = tuple(info["input_shape"]), info["class_names"]
-    x, labels = load_inputs(inputs, shape, info["max_value"])
+    names = info["class_names"]
+    truth = None
+    if from_test is not None:
+        x, labels, truth = _test_samples(run, from_test)
+    else:
+        x, labels = _inputs(inputs, info)
     keras = import_keras()
     model = runs.load_model(run.file(runs.MODEL), keras, safe_mode=True)
-    outputs = model.predict(apply(info, x), verbose=0)
-    probabilities = _probabilities(outputs, run, len(names))
-    k = min(top_k, len(names))
-    rows = []
-    for label, p in zip(labels, probabilities, strict=True):
-        best = np.argsort(-p)[:k]
-        row = {"input": label}
-        for rank, c in enumerate(best, start=1):
-            row[f"class_{rank}"], row[f"probability_{rank}"] = names[c], round(float(p[c]), 6)
-        rows.append(row)
-    table = pd.DataFrame(rows)
+    outputs = model.predict(x, verbose=0)
+    logits = bool(run.read_config().get("model", {}).get("logits"))
+    head = Head(len(names) or 1, logits, info.get("task", "multiclass"))
+    table = pd.DataFrame(_rows(head, outputs, labels, names, top_k))
+    if truth is not None:
+        table.insert(1, "true", [_truth(head, t, names) for t in truth])
+    out.parent.mkdir(parents=True, exist_ok=True)
     with runs.atomic_path(out) as tmp:
         table.to_csv(tmp, index=False)
-    return table
+    return table, out
 
 
-def _probabilities(outputs: np.ndarray, run: runs.RunDir, num_classes: int) -> np.ndarray:
-    from mlexp.models.head import Head
+def _inputs(paths: list[Path], info: dict) -> tuple[np.ndarray, list[str]]:
+    """Files as model inputs, preprocessed as in training: a table encoded by the run's own encoder."""
+    from mlexp.data import apply
 
-    logits = bool(run.read_config().get("model", {}).get("logits"))
-    return Head(num_classes, logits).probabilities(outputs)
+    if "table" in info:
+        return _table_rows(paths, info)
+    if "text" in info:
+        return _texts(paths, info)
+    x, labels = load_inputs(paths, tuple(info["input_shape"]), info["max_value"], info.get("image_reader"))
+    return apply(info, x), labels
+
+
+def _table_rows(paths: list[Path], info: dict) -> tuple[np.ndarray, list[str]]:
+    from mlexp.data import apply
+    from mlexp.data.table import TableEncoder, read
+    from mlexp.errors import MlexpError as _Error
+
+    encoder, arrays, labels = TableEncoder.from_state(info["table"]), [], []
+    for path in map(Path, paths):
+        try:
+            frame = read(path, "predict")
+            arrays.append(encoder.transform(frame, f"predict: {path}"))
+        except _Error as exc:
+            raise MlexpError(str(exc)) from None
+        labels += [f"{path.name}[{i}]" for i in range(len(frame))]
+    return apply(info, np.concatenate(arrays)), labels
+
+
+def _texts(paths: list[Path], info: dict) -> tuple[np.ndarray, list[str]]:
+    from mlexp.data.text import TextEncoder
+
+    texts = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise MlexpError(f"predict: no file {path}; expected text files (.txt) for this run")
+        texts.append(path.read_text(encoding="utf-8", errors="replace"))
+    return TextEncoder.from_state(info["text"]).transform(np.array(texts, dtype=object)), [p.name for p in paths]
+
+
+def _test_samples(run: runs.RunDir, rows: str) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Test samples `rows` ("0:5", "7") of the run's own data, with their true labels."""
+    from mlexp import data
+    from mlexp.config.saved import load_config
+
+    start, _, stop = rows.partition(":")
+    try:
+        chosen = slice(int(start or 0), int(stop) if stop else int(start) + 1) if ":" in rows or start else None
+    except ValueError:
+        chosen = None
+    if chosen is None or chosen.start < 0 or chosen.stop <= chosen.start:
+        raise MlexpError(f"predict --from-test: got {rows!r}; expected START:STOP (e.g. 0:5) or one index")
+    cfg = load_config(run.path)
+    splits = data.load(cfg.dataset, cfg.trainer)
+    if chosen.start >= len(splits.y_test):
+        raise MlexpError(f"predict --from-test: got {rows!r}; the test split has {len(splits.y_test)} samples")
+    x = splits.x_test[chosen]
+    if splits.reader is not None:
+        x = data.apply(splits.spec.preprocessing, splits.reader.load(x))
+    indices = range(chosen.start, min(chosen.stop, len(splits.y_test)))
+    return x, [f"test[{i}]" for i in indices], splits.y_test[chosen]
+
+
+def _rows(head, outputs: np.ndarray, labels: list[str], names: list[str], top_k: int) -> list[dict]:
+    """One row per input: the value (regression), the label set (multilabel) or the top-k classes."""
+    rows = []
+    if head.task == "regression":
+        return [
+            {"input": label, "prediction": round(float(v), 6)} for label, v in zip(labels, outputs[:, 0], strict=True)
+        ]
+    probabilities = head.probabilities(outputs)
+    for label, p in zip(labels, probabilities, strict=True):
+        row = {"input": label}
+        if head.task == "multilabel":
+            row["labels"] = "|".join(name for name, q in zip(names, p, strict=True) if q >= head.threshold)
+            row.update({f"p_{name}": round(float(q), 6) for name, q in zip(names, p, strict=True)})
+        else:
+            for rank, c in enumerate(np.argsort(-p)[: min(top_k, len(names))], start=1):
+                row[f"class_{rank}"], row[f"probability_{rank}"] = names[c], round(float(p[c]), 6)
+        rows.append(row)
+    return rows
+
+
+def _truth(head, value, names: list[str]):
+    if head.task == "regression":
+        return float(value)
+    if head.task == "multilabel":
+        return "|".join(name for name, v in zip(names, value, strict=True) if v)
+    return names[int(value)]
 
 
 FORMATS = ("keras", "savedmodel", "tflite")

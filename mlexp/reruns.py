@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
-from mlexp import runs
+from mlexp import runs, tasks
 from mlexp.config.saved import load_config
 from mlexp.errors import MlexpError
 
@@ -43,6 +43,7 @@ def rerun(run_dir: Path, overrides: list[str], verify: bool = True) -> int:
     new_dir = Path("outputs/reruns") / f"{stamp}_{run_dir.name}"
     train(cfg, new_dir, command=["mlexp", "rerun", str(run_dir), *overrides], overrides=list(overrides))
     print(f"Rerun directory: {new_dir}")
+    _warn_data_changed(original, runs.RunDir(new_dir))
     status = original.read_json(runs.METRICS).get("status")
     if not verify:
         return 0
@@ -56,6 +57,18 @@ def rerun(run_dir: Path, overrides: list[str], verify: bool = True) -> int:
         return 1
     print("The rerun is identical to the original: every epoch of history.csv and every metric.")
     return 0
+
+
+def _warn_data_changed(original: runs.RunDir, new: runs.RunDir) -> None:
+    from mlexp.fingerprint import changes
+
+    try:
+        before, after = (run.read_json(runs.MANIFEST).get("data") for run in (original, new))
+    except MlexpError:
+        return  # an unreadable manifest was reported above
+    changed = changes(before, after)
+    if changed:
+        print(f"mlexp rerun: warning: the data differ from the original run's: {changed}", file=sys.stderr)
 
 
 def compare_runs(original: Path, new: Path) -> tuple[str, str | None]:
@@ -131,7 +144,8 @@ def _resume_run(run_dir: Path, from_epoch: int | None, restart: bool) -> int:
         backups.discard(run)
         run.file(runs.HISTORY).unlink(missing_ok=True)
     metrics = train(cfg, run_dir, resume=True, from_epoch=from_epoch)
-    print(f"Resumed {run_dir}: {metrics['status']}, test accuracy {metrics.get('test_accuracy', float('nan')):.4f}")
+    score = tasks.score(metrics)
+    print(f"Resumed {run_dir}: {metrics['status']}, test {score} {metrics.get(f'test_{score}', float('nan')):.4f}")
     return 0
 
 

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlexp import runs
+from mlexp import runs, tasks
 
 HPARAMS_DIR = "tensorboard/hparams"
-METRICS = ("best_val_accuracy", "best_val_loss", "final_val_accuracy", "final_val_loss", "test_accuracy", "test_loss")
+
+
+def summary_metrics(metrics: dict[str, Any]) -> list[str]:
+    """The final metrics shown per run: loss and the task's score (accuracy, or mae), validation and test."""
+    score = tasks.score(metrics)
+    return [f"best_val_{score}", "best_val_loss", f"final_val_{score}", "final_val_loss", f"test_{score}", "test_loss"]
 
 
 def hparams(cfg) -> dict[str, Any]:
@@ -26,7 +31,7 @@ def write_hparams(run: runs.RunDir, cfg, metrics: dict[str, Any]) -> None:
 
     with tf.summary.create_file_writer(str(run.file(HPARAMS_DIR))).as_default():
         hp.hparams(hparams(cfg), trial_id=run.path.name)
-        for name in METRICS:
+        for name in summary_metrics(metrics):
             value = metrics.get(name)
             if isinstance(value, float):
                 tf.summary.scalar(name, value, step=metrics.get("epochs_run", 0))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from mlexp import tasks
 from mlexp.config import validate
 from mlexp.errors import ConfigError, MlexpError, report
 from mlexp.hydra_app import Request
@@ -101,11 +102,12 @@ def _validate_and_train(cfg: DictConfig, run_dir: Path, hydra_cfg, request: Requ
     done = RunDir(run_dir).read_json(METRICS) if request.resume else {}
     if done.get("status") in FINISHED:
         log.info("Job %s already %s; skipped", run_dir.name, done["status"])
-        return done.get(f"best_{_objective(cfg)}")
+        return done.get(f"best_{_objective(cfg, tasks.score(done))}")
     metrics = train(run_cfg, run_dir, command=list(request.command), overrides=overrides, resume=request.resume)
     log.info("Run directory: %s", run_dir)
-    log.info("Test accuracy: %.4f (test loss %.4f)", metrics["test_accuracy"], metrics["test_loss"])
-    return metrics.get(f"best_{_objective(cfg)}")
+    score = tasks.score(metrics)
+    log.info("Test %s: %.4f (test loss %.4f)", score, metrics[f"test_{score}"], metrics["test_loss"])
+    return metrics.get(f"best_{_objective(cfg, score)}")
 
 
 def _check_search(cfg: DictConfig, choices) -> None:
@@ -116,6 +118,6 @@ def _check_search(cfg: DictConfig, choices) -> None:
         )  # fmt: skip
 
 
-def _objective(cfg: DictConfig) -> str:
-    """What a sweeper optimizes: the search space's validation metric (val_accuracy without one)."""
-    return cfg.search_space.objective if cfg.get("search_space") else "val_accuracy"
+def _objective(cfg: DictConfig, score: str = "accuracy") -> str:
+    """What a sweeper optimizes: the search space's validation metric (the task's score without one)."""
+    return cfg.search_space.objective if cfg.get("search_space") else f"val_{score}"

@@ -11,6 +11,7 @@ from typing import Any
 
 from mlexp import backups, manifest, mlflow_logger, runs, user_code
 from mlexp.errors import MlexpError, RunFailed, StopRequested, first_line
+from mlexp.fingerprint import fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
     from mlexp.doctor.report import write_run_report
     from mlexp.models.head import Head
     from mlexp.reporting.plots import learning_curves
+    from mlexp.tasks import SCORE
     from mlexp.tracking import write_hparams
 
     keras.backend.clear_session(free_memory=True)  # sweep jobs share a process: start each from a clean state
@@ -94,9 +96,15 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
         tf.config.experimental.enable_op_determinism()  # process-wide: later runs in this process keep it
     splits = data.load(cfg.dataset, cfg.trainer)
     spec = splits.spec
+    run.update_manifest(data=fingerprint(spec.files))  # rerun and compare say when the data changed
     runs.write_json(
         run.file(runs.PREPROCESSING),
-        {**spec.preprocessing, "input_shape": list(spec.input_shape), "class_names": spec.class_names},
+        {
+            **spec.preprocessing,
+            "input_shape": list(spec.input_shape),
+            "class_names": spec.class_names,
+            "task": spec.task,
+        },  # fmt: skip
     )
     strategy = distribution_strategy(cfg.trainer)
     with strategy.scope() if strategy else contextlib.nullcontext():  # variables are created per replica
@@ -112,12 +120,14 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
     clock = EpochClock()  # one epoch number for shuffling and augmentation, with or without shuffle
     order = EpochOrder(cfg.seed, clock) if cfg.trainer.shuffle else None
     augment = augmenter(cfg.augmentation, cfg.seed)
+    decode = data.decoder(splits)
     train_ds = training_dataset(
-        splits.x_train, splits.y_train, cfg.trainer.batch_size, augment=augment, order=order, clock=clock
-    )
+        splits.x_train, splits.y_train, cfg.trainer.batch_size, augment=augment, order=order, clock=clock,
+        decode=decode,
+    )  # fmt: skip
     eval_batch = eval_batch_size(cfg.trainer)
-    val_ds = evaluation_dataset(splits.x_val, splits.y_val, eval_batch) if len(splits.x_val) else None
-    test_ds = evaluation_dataset(splits.x_test, splits.y_test, eval_batch)
+    val_ds = evaluation_dataset(splits.x_val, splits.y_val, eval_batch, decode) if len(splits.x_val) else None
+    test_ds = evaluation_dataset(splits.x_test, splits.y_test, eval_batch, decode)
 
     stop = callbacks.GracefulStop()
     fit_callbacks = [
@@ -129,31 +139,34 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
         callbacks.EpochBackup(run),
         stop,
     ]
-    try:
-        model.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=cfg.trainer.epochs,
-            initial_epoch=initial_epoch,
-            callbacks=fit_callbacks,
-            verbose=cfg.trainer.verbose,
-            shuffle=False,  # EpochOrder shuffles, as a function of (seed, epoch)
-        )
-    except StopRequested:
-        with runs.atomic_path(run.file("checkpoints/interrupted.keras")) as tmp:
-            model.save(tmp)
-        raise
-    finally:
-        stop.restore()
-    test = model.evaluate(test_ds, return_dict=True, verbose=0)
-    head = Head(spec.num_classes, cfg.model.logits)
-    val_pred = head.classes(model.predict(val_ds, verbose=0)) if val_ds else splits.y_val
-    test_pred = head.classes(model.predict(test_ds, verbose=0))
+    with data.named_file_errors(splits):
+        try:
+            model.fit(
+                train_ds,
+                validation_data=val_ds,
+                epochs=cfg.trainer.epochs,
+                initial_epoch=initial_epoch,
+                callbacks=fit_callbacks,
+                verbose=cfg.trainer.verbose,
+                shuffle=False,  # EpochOrder shuffles, as a function of (seed, epoch)
+            )
+        except StopRequested:
+            with runs.atomic_path(run.file("checkpoints/interrupted.keras")) as tmp:
+                model.save(tmp)
+            raise
+        finally:
+            stop.restore()
+        test = model.evaluate(test_ds, return_dict=True, verbose=0)
+        head = Head.for_spec(spec, cfg.model.logits)
+        val_pred = head.predictions(model.predict(val_ds, verbose=0)) if val_ds else splits.y_val
+        test_pred = head.predictions(model.predict(test_ds, verbose=0))
 
     with runs.atomic_path(run.file(runs.MODEL)) as tmp:
         model.save(tmp)
-    learning_curves(history.rows, run.file(runs.CURVES), title=f"{cfg.model.name} on {cfg.dataset.name}")
+    score = SCORE[spec.task]
+    learning_curves(history.rows, run.file(runs.CURVES), f"{cfg.model.name} on {cfg.dataset.name}", score)
     metrics = summarize(history.rows, test, model.count_params(), time.perf_counter() - start)
+    metrics["task"] = spec.task
     metrics["validation_source"] = splits.spec.validation_source
     metrics["samples"] = dict(splits.spec.sizes)
     if strategy:

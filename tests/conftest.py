@@ -67,3 +67,9 @@ def dataset_files(tmp_path_factory) -> dict[str, Path]:
     from formats import write_all
 
     return write_all(tmp_path_factory.mktemp("datasets"))
+
+
+@pytest.fixture(autouse=True)
+def _fingerprint_cache(tmp_path_factory, monkeypatch):
+    """Data fingerprints are cached in a folder of the test session, not in the user's ~/.cache."""
+    monkeypatch.setenv("MLEXP_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "mlexp-cache"))

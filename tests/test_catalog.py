@@ -23,7 +23,12 @@ def test_every_group_has_options():
     assert {g for g, _ in OPTIONS} == set(GROUPS)
 
 
-NEEDS = {"dataset=npz": ["dataset.path=data.npz"]}
+NEEDS = {
+    "dataset=npz": ["dataset.path=data.npz"],
+    "dataset=image_folder": ["dataset.path=images"],
+    "dataset=text_folder": ["dataset.path=texts"],
+    "dataset=csv": ["dataset.path=table.csv", "dataset.target=label"],
+}
 
 
 @pytest.mark.parametrize("group,option", OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])

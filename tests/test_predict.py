@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +16,14 @@ def digits_run(mlexp, tmp_path):
     return tmp_path / "outputs" / "r"
 
 
+def _written(result) -> Path:
+    """The CSV that `mlexp predict` says it wrote (by default a new file in RUN/predictions/)."""
+    line = next(line for line in result.out.splitlines() if line.startswith("Predictions: "))
+    path = Path(line.removeprefix("Predictions: "))
+    assert path.is_file(), path
+    return path
+
+
 def test_predict_arrays_and_images_with_the_runs_preprocessing(mlexp, tmp_path, digits_run):
     import keras
     from PIL import Image
@@ -24,14 +34,15 @@ def test_predict_arrays_and_images_with_the_runs_preprocessing(mlexp, tmp_path, 
     Image.fromarray((images[0] * 255 / 16).astype("uint8")).resize((32, 32)).save(tmp_path / "first.png")
     result = mlexp("predict", str(digits_run), str(tmp_path / "x.npy"), str(tmp_path / "first.png"), "--top-k", "2")
     assert result.code == 0, result.err
-    table = pd.read_csv(tmp_path / "predictions.csv", dtype={"class_1": str, "class_2": str})
+    written = _written(result)
+    assert written.parent == digits_run / "predictions" and not (tmp_path / "predictions.csv").exists()
+    table = pd.read_csv(written, dtype={"class_1": str, "class_2": str})
     assert list(table.columns) == ["input", "class_1", "probability_1", "class_2", "probability_2"]
     assert table["input"].tolist() == [f"x.npy[{i}]" for i in range(6)] + ["first.png"]
     model = keras.models.load_model(digits_run / "model.keras")
     expected = model.predict((images / 16.0)[..., None].astype("float32"), verbose=0).argmax(axis=1)
     assert table["class_1"][:6].tolist() == [str(c) for c in expected]
     assert (table["probability_1"] >= table["probability_2"]).all()
-    assert "Predictions: predictions.csv" in result.out
 
 
 def test_predict_logits_run_gives_probabilities(mlexp, tmp_path):
@@ -39,7 +50,7 @@ def test_predict_logits_run_gives_probabilities(mlexp, tmp_path):
     np.save(tmp_path / "x.npy", np.random.default_rng(0).random((3, 4, 4), dtype=np.float32))
     result = mlexp("predict", str(tmp_path / "outputs/logits"), str(tmp_path / "x.npy"), "--top-k", "3")
     assert result.code == 0, result.err
-    table = pd.read_csv(tmp_path / "predictions.csv")
+    table = pd.read_csv(_written(result))
     sums = table[["probability_1", "probability_2", "probability_3"]].sum(axis=1)
     assert np.allclose(sums, 1.0, atol=1e-5)
 

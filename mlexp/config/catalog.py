@@ -12,6 +12,7 @@ from mlexp.config.rules import (
     boolean,
     choice,
     int_list,
+    int_tuple,
     integer,
     number,
     number_list,
@@ -19,6 +20,7 @@ from mlexp.config.rules import (
     string,
     string_list,
 )  # fmt: skip
+from mlexp.tasks import TASKS
 
 ACTIVATIONS = (
     "celu", "elu", "exponential", "gelu", "hard_sigmoid", "hard_silu", "hard_swish", "leaky_relu",
@@ -47,6 +49,21 @@ _SOURCE = {
     "split_seed": integer(0),
 }
 _OWN_TEST_SPLIT = {"test_split": FRACTION_OPEN}
+TASK = {"task": choice(("auto", *TASKS))}  # auto: inferred from the labels
+IMAGE_FOLDER = {
+    "image_size": int_tuple(2),  # [height, width] every image is resized to
+    "color_mode": choice(("rgb", "grayscale", "rgba")),
+    "interpolation": choice(
+        ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian", "mitchellcubic")
+    ),
+}
+
+
+def _names(value) -> bool:
+    if isinstance(value, list):
+        return bool(value) and all(isinstance(v, str) and v for v in value)
+    return isinstance(value, str) and bool(value)
+
 
 DATASETS: dict[str, dict[str, Rule]] = {
     "digits": {**_SOURCE, **_OWN_TEST_SPLIT},
@@ -64,7 +81,36 @@ DATASETS: dict[str, dict[str, Rule]] = {
     "cifar10": dict(_SOURCE),
     "cifar100": {**_SOURCE, "label_mode": choice(("fine", "coarse"))},
     "imdb": {**_SOURCE, "num_words": integer(4)},
-    "npz": dict(_SOURCE),
+    "npz": {**_SOURCE, **TASK},
+    "csv": {
+        **_SOURCE,
+        **_OWN_TEST_SPLIT,
+        **TASK,
+        "target": Rule("a column name, or a list of 0/1 columns (multilabel)", _names),
+        "test_path": optional(string()),
+        "columns": Rule(
+            "null, or a mapping of column name to numeric, categorical, text or ignore",
+            lambda v: (
+                v is None
+                or (
+                    isinstance(v, dict)
+                    and all(kind in ("numeric", "categorical", "text", "ignore") for kind in v.values())
+                )
+            ),
+        ),
+        "max_categories": integer(1),
+        "max_words": integer(1),
+    },
+    "image_folder": {**_SOURCE, **_OWN_TEST_SPLIT, **TASK, **IMAGE_FOLDER},
+    "text_folder": {
+        **_SOURCE,
+        **_OWN_TEST_SPLIT,
+        **TASK,
+        "output_mode": choice(("multi_hot", "count", "tf_idf", "int")),
+        "max_tokens": integer(3),
+        "sequence_length": optional(integer(1)),
+        "ngrams": integer(1, 5),
+    },
 }
 
 _UNITS = {
@@ -99,6 +145,9 @@ REQUIRED = {
     ("model", "sequential"): ("layers",),
     **{("model", name): ("filters",) for name in ("cnn", "cnn_bn", "cnn_deep")},
     ("dataset", "npz"): ("path",),
+    ("dataset", "image_folder"): ("path",),
+    ("dataset", "csv"): ("path", "target"),
+    ("dataset", "text_folder"): ("path",),
 }
 
 _OPTIMIZER_COMMON = {
@@ -226,9 +275,12 @@ TRAINER: dict[str, Rule] = {
 # mlexp passes to the user's callable itself (a model function gets the input shape).
 USER_COMPONENTS: dict[str, dict[str, Rule]] = {
     "model": {"name": string(), "logits": boolean(), "head": boolean(), "loss": optional(string())},
-    "dataset": {"name": string(), "scale": _SOURCE["scale"], "split_seed": _SOURCE["split_seed"]},
+    "dataset": {"name": string(), "scale": _SOURCE["scale"], "split_seed": _SOURCE["split_seed"], **TASK},
 }
-USER_DEFAULTS = {"model": {"logits": False, "head": True}, "dataset": {"scale": "unit", "split_seed": 0}}
+USER_DEFAULTS = {
+    "model": {"logits": False, "head": True},
+    "dataset": {"scale": "unit", "split_seed": 0, "task": "auto"},
+}
 USER_PASSED = {"model": ("input_shape",), "dataset": ()}
 CALLBACK_ENABLED = boolean()
 

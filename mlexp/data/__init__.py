@@ -1,14 +1,19 @@
-"""Datasets as NumPy arrays plus a DatasetSpec. Loading imports no TensorFlow; pipeline.py does."""
+"""Datasets as NumPy arrays (of inputs, or of file paths with a reader) plus a DatasetSpec.
+
+Loading arrays imports no TensorFlow; pipeline.py and the file readers do.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from mlexp.data import builtin, digits, npz, synthetic, user
+from mlexp.data import builtin, digits, images, labels, npz, synthetic, table, text, user
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError
 from mlexp.data.splits import stratified_split
@@ -25,6 +30,9 @@ LOADERS: dict[str, Callable[..., Raw]] = {
     "cifar100": builtin.cifar100,
     "imdb": builtin.imdb,
     "npz": npz.load,
+    "image_folder": images.load,
+    "csv": table.load,
+    "text_folder": text.load,
 }
 
 
@@ -37,6 +45,8 @@ class DatasetSpec:
     sizes: dict[str, int] = field(default_factory=dict)
     validation_source: str = "split"
     preprocessing: dict = field(default_factory=dict)  # what predict must repeat: scale, max_value, mean, std
+    task: str = "multiclass"  # multiclass | binary | multilabel | regression
+    files: tuple[str, ...] = ()  # the data files read, for the manifest's fingerprint
 
 
 @dataclass(frozen=True)
@@ -48,37 +58,99 @@ class Splits:
     x_test: np.ndarray
     y_test: np.ndarray
     spec: DatasetSpec
+    reader: Any = None  # decodes the file paths held in x (images.ImageReader); None: x holds the inputs
+
+    def inputs(self, name: str, limit: int | None = None) -> np.ndarray:
+        """The preprocessed inputs of x_train, x_val or x_test (the first `limit` of them, for files)."""
+        array = getattr(self, name)
+        if self.reader is None:
+            return array
+        return apply(self.spec.preprocessing, self.reader.load(array[:limit]))
 
 
 def load(cfg_dataset, cfg_trainer) -> Splits:
     raw = (user.load if user.TARGET in cfg_dataset else LOADERS[cfg_dataset.name])(cfg_dataset)
-    x_train, y_train, x_val, y_val = _validation(raw, cfg_dataset, cfg_trainer)
+    raw, task = labels.prepare(raw, cfg_dataset.get("task", "auto"))
+    x_train, y_train, x_val, y_val = _validation(raw, cfg_dataset, cfg_trainer, task)
     if cfg_trainer.get("train_samples"):
         x_train, y_train = x_train[: cfg_trainer.train_samples], y_train[: cfg_trainer.train_samples]
-    preprocessing = preprocessing_stats(cfg_dataset.scale, raw.max_value, x_train)
-    x_train, x_val, x_test = (apply(preprocessing, a) for a in (x_train, x_val, raw.x_test))
-    y_train, y_val, y_test = (np.asarray(y, dtype=np.int32).ravel() for y in (y_train, y_val, raw.y_test))
+    x_test, fitted = raw.x_test, {}
+    if raw.encoder is not None:  # fitted on the training split only, and saved with the run
+        fitted = raw.encoder.fit(x_train)
+        x_train, x_val, x_test = (raw.encoder.transform(rows) for rows in (x_train, x_val, x_test))
+    reader = raw.reader
+    if reader is not None:
+        fitted["image_reader"] = reader.state()
+    sample = x_train if reader is None else reader.load(x_train[:STATS_SAMPLE])
+    preprocessing = {**preprocessing_stats(cfg_dataset.scale, raw.max_value, sample), **fitted}
+    if task == "regression":  # the head learns the standardized target and restores its units
+        preprocessing["target_mean"], preprocessing["target_std"] = float(y_train.mean()), float(y_train.std()) or 1.0
+    if reader is None:
+        x_train, x_val, x_test = (apply(preprocessing, a) for a in (x_train, x_val, x_test))
     sizes = {"train": len(x_train), "val": len(x_val), "test": len(x_test)}
+    input_shape = tuple(x_train.shape[1:]) if reader is None else reader.input_shape
+    outputs = 1 if task == "regression" else len(raw.class_names)
+    validation = "file" if raw.own_validation and cfg_trainer.validation == "split" else cfg_trainer.validation
     spec = DatasetSpec(
-        cfg_dataset.name, tuple(x_train.shape[1:]), len(raw.class_names), list(raw.class_names), sizes,
-        cfg_trainer.validation, preprocessing,
+        cfg_dataset.name, input_shape, outputs, list(raw.class_names or []), sizes, validation, preprocessing,
+        task, raw.files,
     )  # fmt: skip
     log.info(
-        "Dataset %r: input %s, %d classes, %d train / %d val (%s) / %d test",
-        spec.name, spec.input_shape, spec.num_classes, sizes["train"], sizes["val"],
-        cfg_trainer.validation, sizes["test"],
+        "Dataset %r: input %s, %s with %d output(s), %d train / %d val (%s) / %d test",
+        spec.name, spec.input_shape, task, outputs, sizes["train"], sizes["val"], validation, sizes["test"],
     )  # fmt: skip
-    return Splits(x_train, y_train, x_val, y_val, x_test, y_test, spec)
+    return Splits(x_train, y_train, x_val, y_val, x_test, raw.y_test, spec, reader)
 
 
-def _validation(raw: Raw, cfg_dataset, cfg_trainer):
+STATS_SAMPLE = 2000  # files decoded to fit standardization: the mean and std of a sample, not of every file
+
+
+@contextlib.contextmanager
+def named_file_errors(splits: Splits):
+    """A file that tf.data cannot decode while training ends in one line naming it, not TensorFlow's message."""
+    if splits.reader is None:
+        yield
+        return
+    import tensorflow as tf
+
+    try:
+        yield
+    except tf.errors.InvalidArgumentError:
+        for name in ("x_train", "x_val", "x_test"):
+            for path in getattr(splits, name):
+                splits.reader.load([path])  # raises DataError naming the first file that fails
+        raise
+
+
+def decoder(splits: Splits):
+    """path -> decoded and preprocessed input, for tf.data; None when x holds the inputs themselves."""
+    if splits.reader is None:
+        return None
+    stats, reader = splits.spec.preprocessing, splits.reader
+
+    def decode(path):
+        image = reader.decode(path)
+        if stats["scale"] == "unit":
+            return image / stats["max_value"]
+        if stats["scale"] == "standardize":
+            return (image - stats["mean"]) / stats["std"]
+        return image
+
+    return decode
+
+
+def _validation(raw: Raw, cfg_dataset, cfg_trainer, task: str):
     source = cfg_trainer.validation
+    if source == "split" and raw.own_validation:
+        log.info("Validating on the data's own validation split (%s); trainer.validation overrides it", raw.origin)
+        source = "file"
     if source == "none":  # all training data is trained on (tuner.retrain_best)
         return raw.x_train, raw.y_train, raw.x_train[:0], raw.y_train[:0]
     if source == "split":
         (x, y), (xv, yv) = stratified_split(
-            raw.x_train, raw.y_train, cfg_trainer.validation_split, cfg_dataset.split_seed
-        )
+            raw.x_train, raw.y_train, cfg_trainer.validation_split, cfg_dataset.split_seed,
+            stratify=task in ("multiclass", "binary"),
+        )  # fmt: skip
         return x, y, xv, yv
     if source == "head":  # the IMDB notebook's x_train[:10000] holdout
         n = cfg_trainer.validation_size

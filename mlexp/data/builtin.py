@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 import mlexp.data.class_names as names
@@ -42,38 +44,47 @@ def _find(cfg):
     return locate(SOURCES[cfg.name], cfg.get("path"), cfg.get("download", True))
 
 
+def _read(cfg) -> tuple[Path, dict]:
+    """The dataset's file or folder, and what every Raw of it shares: where it came from, which files."""
+    path, source = _find(cfg), SOURCES[cfg.name]
+    files = tuple(str(path / name) for name in source.files) or (str(path),)
+    return path, {"origin": f"dataset {cfg.name} ({path})", "files": files}
+
+
 def mnist(cfg) -> Raw:
-    arrays = load_npz(_find(cfg))
-    return Raw(arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], names.DIGITS)
+    path, found = _read(cfg)
+    arrays = load_npz(path)
+    return Raw(arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], names.DIGITS, **found)
 
 
 def fashion_mnist(cfg) -> Raw:
-    folder = _find(cfg)
+    folder, found = _read(cfg)
     x_train, y_train, x_test, y_test = (read_idx(folder / name) for name in IDX_FILES)
-    return Raw(x_train, y_train, x_test, y_test, names.FASHION_MNIST)
+    return Raw(x_train, y_train, x_test, y_test, names.FASHION_MNIST, **found)
 
 
 def cifar10(cfg) -> Raw:
-    folder = _find(cfg)
+    folder, found = _read(cfg)
     parts = [cifar_batch(folder / f"data_batch_{i}", "labels") for i in range(1, 6)]
     x_test, y_test = cifar_batch(folder / "test_batch", "labels")
     x_train = np.concatenate([x for x, _ in parts])
     y_train = np.concatenate([y for _, y in parts])
-    return Raw(x_train, y_train, x_test, y_test, names.CIFAR10)
+    return Raw(x_train, y_train, x_test, y_test, names.CIFAR10, **found)
 
 
 def cifar100(cfg) -> Raw:
-    folder = _find(cfg)
+    folder, found = _read(cfg)
     key = f"{cfg.label_mode}_labels"
     x_train, y_train = cifar_batch(folder / "train", key)
     x_test, y_test = cifar_batch(folder / "test", key)
     labels = names.CIFAR100_FINE if cfg.label_mode == "fine" else names.CIFAR100_COARSE
-    return Raw(x_train, y_train, x_test, y_test, labels)
+    return Raw(x_train, y_train, x_test, y_test, labels, **found)
 
 
 def imdb(cfg) -> Raw:
     """Keras' imdb.load_data(num_words) word indices, then multi-hot vectors as in the IMDB notebook."""
-    arrays = load_npz(_find(cfg))
+    path, found = _read(cfg)
+    arrays = load_npz(path)
     x_train, x_test = _imdb_shuffle(arrays["x_train"]), _imdb_shuffle(arrays["x_test"])
     y_train, y_test = _imdb_shuffle(arrays["y_train"]), _imdb_shuffle(arrays["y_test"])
     return Raw(
@@ -83,6 +94,7 @@ def imdb(cfg) -> Raw:
         np.asarray(y_test, dtype=np.int32),
         names.IMDB,
         max_value=1.0,
+        **found,
     )
 
 

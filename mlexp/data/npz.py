@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from mlexp.data.raw import Raw
-from mlexp.data.sources import DataError
+from mlexp.data.sources import DataError, describe_path
+from mlexp.errors import first_line
 
 REQUIRED = ("x_train", "y_train", "x_test", "y_test")
 
 
 def load(cfg) -> Raw:
     path = Path(cfg.path).expanduser()
-    if not path.is_file():
-        raise DataError(f"dataset.path: no file at {path}; expected an .npz file with {', '.join(REQUIRED)}")
+    expected = f"expected an .npz file with {', '.join(REQUIRED)}"
+    if not path.is_file() or not zipfile.is_zipfile(path):
+        raise DataError(f"dataset.path: {path} {describe_path(path)}; {expected}")
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {key: f[key] for key in f.files}
-    except (OSError, ValueError) as exc:
-        raise DataError(f"dataset.path: cannot read {path} as .npz without pickles ({exc})") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise DataError(f"dataset.path: cannot read {path} as .npz without pickles ({first_line(exc)})") from None
     missing = [key for key in REQUIRED if key not in arrays]
     if missing:
         raise DataError(
@@ -29,12 +32,10 @@ def load(cfg) -> Raw:
         )
     if ("x_val" in arrays) != ("y_val" in arrays):
         raise DataError(f"dataset.path: {path} has only one of x_val and y_val; give both or neither")
-    labels = np.concatenate([arrays["y_train"].ravel(), arrays["y_test"].ravel()])
     classes = [str(c) for c in arrays["class_names"]] if "class_names" in arrays else None
-    if classes is None:
-        classes = [str(i) for i in range(int(labels.max()) + 1)]
     peak = float(max(np.max(arrays["x_train"]), 1.0))
     return Raw(
         arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], classes,
         arrays.get("x_val"), arrays.get("y_val"), max_value=255.0 if peak > 1.0 else 1.0,
+        origin=f"dataset.path {path}", files=(str(path),),
     )  # fmt: skip

@@ -9,7 +9,9 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
-def training_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, augment=None, order=None, clock=None):
+def training_dataset(
+    x: np.ndarray, y: np.ndarray, batch_size: int, *, augment=None, order=None, clock=None, decode=None
+):
     """Training batches of (x, y). Every pass yields ceil(len(x) / batch_size) batches: no steps_per_epoch to get wrong.
 
     The arrays become two in-memory tensors (the cache). `order` (an EpochOrder) permutes indices as a
@@ -17,12 +19,21 @@ def training_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, augment=N
     one; indices are batched before the gather, and augmentation maps whole batches in parallel, so no
     Python runs per sample. `clock` (an EpochClock, the one `order` reads) gives augmentation its epoch,
     with or without shuffling.
+
+    With `decode` (path -> input) x holds file paths: each sample is read and decoded in parallel, in
+    the same seeded order, so memory stays bounded by the prefetched batches, not the data set.
     """
     import tensorflow as tf
 
     images, labels = tf.constant(x), tf.constant(y)
     indices = order.indices(len(x)) if order is not None else tf.data.Dataset.range(len(x))
-    ds = indices.batch(batch_size).map(lambda i: (tf.gather(images, i), tf.gather(labels, i)))
+    if decode is None:
+        ds = indices.batch(batch_size).map(lambda i: (tf.gather(images, i), tf.gather(labels, i)))
+    else:
+        ds = indices.map(
+            lambda i: (decode(tf.gather(images, i)), tf.gather(labels, i)),
+            num_parallel_calls=tf.data.AUTOTUNE, deterministic=True,
+        ).batch(batch_size)  # fmt: skip
     if augment is not None:
         clock = clock or (order.clock if order is not None else None)
         epoch = clock.epoch if clock is not None else tf.constant(0, tf.int64)
@@ -32,11 +43,16 @@ def training_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, *, augment=N
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def evaluation_dataset(x: np.ndarray, y: np.ndarray, batch_size: int):
-    """Validation or test batches, in order, cached after the first pass (they are the same every epoch)."""
+def evaluation_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, decode=None):
+    """Validation or test batches, in order. Arrays are cached after the first pass (they are the same
+    every epoch); files (`decode`) are read again each pass, so memory stays bounded."""
     import tensorflow as tf
 
-    return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size).cache().prefetch(tf.data.AUTOTUNE)
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if decode is None:
+        return ds.batch(batch_size).cache().prefetch(tf.data.AUTOTUNE)
+    ds = ds.map(lambda path, label: (decode(path), label), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def eval_batch_size(trainer) -> int:

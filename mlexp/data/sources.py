@@ -80,3 +80,37 @@ def _download(source: Source) -> str:
     except Exception as exc:  # any network or archive failure: reported in the one message
         return f"failed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
     return "done"
+
+
+SIGNATURES = {
+    b"PK\x03\x04": "a zip archive (an .npz file is one)",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"PAR1": "a Parquet file (dataset=csv reads it)",
+    b"\x1f\x8b": "a gzip-compressed file",
+    b"\x93NUMPY": "a single .npy array",
+}
+
+
+def describe_path(path: Path) -> str:
+    """What is at `path`, in words, for messages that must say why a file was not what was expected."""
+    if not path.exists():
+        return "does not exist"
+    if path.is_dir():
+        return "is a folder (dataset=image_folder or dataset=text_folder read folders)"
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if not head:
+        return "is an empty file"
+    for magic, what in SIGNATURES.items():
+        if head.startswith(magic):
+            return f"is {what}"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "is a binary file of unknown format"
+    first = text.splitlines()[0] if text.splitlines() else ""
+    if "," in first or "\t" in first or ";" in first:
+        return f"is a text table, likely a CSV (first line {first[:60]!r}; dataset=csv reads it)"
+    return "is a text file"

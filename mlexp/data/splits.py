@@ -8,14 +8,17 @@ from sklearn.model_selection import train_test_split
 log = logging.getLogger(__name__)
 
 
-def stratified_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
+def stratified_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int, stratify: bool = True):
     """Split off `fraction` of the samples, keeping class proportions; same seed, same split.
 
     Too few samples per class to stratify (tiny data, 100 classes): a plain seeded split, said in the log.
+    Numeric targets and label sets (stratify=False) take a plain seeded split.
     """
-    try:
-        x_keep, x_out, y_keep, y_out = train_test_split(x, y, test_size=fraction, random_state=seed, stratify=y)
-    except ValueError as exc:
-        log.warning("Split of %d samples not stratified: %s", len(y), exc)
-        x_keep, x_out, y_keep, y_out = train_test_split(x, y, test_size=fraction, random_state=seed)
+    if stratify:
+        try:
+            x_keep, x_out, y_keep, y_out = train_test_split(x, y, test_size=fraction, random_state=seed, stratify=y)
+            return (x_keep, y_keep), (x_out, y_out)
+        except ValueError as exc:
+            log.warning("Split of %d samples not stratified: %s", len(y), exc)
+    x_keep, x_out, y_keep, y_out = train_test_split(x, y, test_size=fraction, random_state=seed)
     return (x_keep, y_keep), (x_out, y_out)

@@ -14,7 +14,7 @@ from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError
 from mlexp.user_code import TARGET, resolve
 
-MLEXP_KEYS = ("name", "scale", "split_seed", TARGET)
+MLEXP_KEYS = ("name", "scale", "split_seed", "task", TARGET)
 SPLITS = ("x_train", "y_train", "x_test", "y_test")
 
 
@@ -35,15 +35,13 @@ def load(cfg) -> Raw:
         x, y = arrays.get(f"x_{split}"), arrays.get(f"y_{split}")
         if (x is None) != (y is None):
             raise DataError(f"dataset._target_: {target} returned only one of x_{split} and y_{split}")
-        if x is not None and len(x) != len(y):
-            raise DataError(f"dataset._target_: {target} returned {len(x)} x_{split} rows but {len(y)} y_{split}")
-    labels = np.concatenate([arrays["y_train"].ravel(), arrays["y_test"].ravel()]).astype(np.int64)
     names = arrays["class_names"]
-    classes = [str(c) for c in names] if names is not None else [str(i) for i in range(int(labels.max()) + 1)]
+    classes = [str(c) for c in names] if names is not None else None
     peak = float(max(np.max(arrays["x_train"]), 1.0))
     return Raw(
         arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], classes,
         arrays.get("x_val"), arrays.get("y_val"), max_value=255.0 if peak > 1.0 else 1.0,
+        origin=f"dataset._target_ {target}",
     )  # fmt: skip
 
 

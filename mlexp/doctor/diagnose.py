@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from mlexp import tasks
 from mlexp.doctor import Finding
 
 OVERFIT_RISE = 0.10  # validation loss this far above its minimum ...
@@ -14,8 +15,10 @@ CHANCE_MARGIN = 0.05
 COLLAPSE_SHARE = 0.9
 
 
-def diagnose(rows: list[dict], learning_rate: float, predicted: np.ndarray, labels: np.ndarray, classes: int):
-    """Findings for a finished run: `predicted` and `labels` are validation classes."""
+def diagnose(
+    rows: list[dict], learning_rate: float, predicted, labels, classes: int, classifies: bool = True
+) -> list[Finding]:
+    """Findings for a finished run: `predicted` and `labels` are validation classes (when `classifies`)."""
     if not rows:
         return []
     loss = [r.get("loss", math.nan) for r in rows]
@@ -24,7 +27,7 @@ def diagnose(rows: list[dict], learning_rate: float, predicted: np.ndarray, labe
     if not len(labels):  # trainer.validation=none: no validation data to judge by
         return []
     findings = []
-    for rule in (_not_learning, _collapsed):
+    for rule in (_not_learning, _collapsed) if classifies else ():
         findings += rule(rows, predicted, labels, classes)
     if not findings:
         for rule in (_overfitting, _oscillation, _plateau, _underfitting):
@@ -163,10 +166,11 @@ def _underfitting(rows, lr) -> list[Finding]:
 def markdown(findings: list[Finding], metrics: dict, checks: list[Finding] = ()) -> str:
     lines = ["# Run report", ""]
     status = metrics.get("status", "?")
-    test, best = metrics.get("test_accuracy", float("nan")), metrics.get("best_val_accuracy", float("nan"))
+    score = tasks.score(metrics)
+    test, best = metrics.get(f"test_{score}", float("nan")), metrics.get(f"best_val_{score}", float("nan"))
     lines.append(
-        f"Status: {status}. Test accuracy {test:.4f}, best validation accuracy {best:.4f} "
-        f"(epoch {metrics.get('best_val_accuracy_epoch', '-')}), {metrics.get('epochs_run', 0)} epochs."
+        f"Status: {status}. Test {score} {test:.4f}, best validation {score} {best:.4f} "
+        f"(epoch {metrics.get(f'best_val_{score}_epoch', '-')}), {metrics.get('epochs_run', 0)} epochs."
     )
     if checks:
         lines += ["", "## Pre-flight", ""]

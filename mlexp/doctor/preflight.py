@@ -8,6 +8,7 @@ from mlexp.doctor import Finding
 
 CONSTANT_INITIALIZERS = ("zeros", "ones")
 SATURATING = ("sigmoid", "tanh")
+SAMPLE = 256  # files decoded to check the inputs of a data set read from disk
 DEEP = 3  # dense layers from which saturating activations start to starve the first layers
 
 
@@ -21,6 +22,8 @@ def check(cfg, splits, model=None) -> list[Finding]:
 
 
 def _labels(cfg, splits) -> list[Finding]:
+    if splits.spec.task not in ("multiclass", "binary"):
+        return []  # label sets and numeric targets were checked when the data were read
     classes = splits.spec.num_classes
     labels = np.concatenate([splits.y_train, splits.y_val, splits.y_test])
     low, high = int(labels.min()), int(labels.max())
@@ -40,7 +43,7 @@ def _labels(cfg, splits) -> list[Finding]:
 def _finite(cfg, splits) -> list[Finding]:
     found = []
     for name in ("x_train", "x_val", "x_test"):
-        array = getattr(splits, name)
+        array = splits.inputs(name, limit=SAMPLE)
         if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
             bad = int((~np.isfinite(array)).sum())
             found.append(
@@ -51,7 +54,7 @@ def _finite(cfg, splits) -> list[Finding]:
 
 
 def _scaled(cfg, splits) -> list[Finding]:
-    peak = float(np.max(splits.x_train))
+    peak = float(np.max(splits.inputs("x_train", limit=SAMPLE)))
     if peak <= 10.0 or cfg.dataset.scale != "none":
         return []
     return [

@@ -15,15 +15,31 @@ log = logging.getLogger(__name__)
 def write_run_report(run: runs.RunDir, cfg, rows, metrics, splits, val_pred, test_pred, checks=()) -> list[Finding]:
     from mlexp.reporting import debug
 
-    findings = diagnose(rows, cfg.optimizer.learning_rate, val_pred, splits.y_val, splits.spec.num_classes)
+    task = splits.spec.task
+    classifies = task in ("multiclass", "binary")
+    findings = diagnose(
+        rows, cfg.optimizer.learning_rate, val_pred, splits.y_val, splits.spec.num_classes, classifies=classifies
+    )
     if cfg.trainer.get("overfit_check"):
         findings.append(_overfit_verdict(rows))
     runs.write_json(run.file(doctor.DIAGNOSIS), {"healthy": not findings, "findings": [f.as_dict() for f in findings]})
     names = splits.spec.class_names
-    figures = debug.write(run.file("plots"), splits.y_test, test_pred, names, splits.x_test)
-    table = debug.classification_table(splits.y_test, test_pred, names)
     text = markdown(findings, metrics, list(checks))
-    text += "\n## Per-class precision and recall (test)\n\n" + _table(table) + "\n"
+    if task == "regression":
+        figures = debug.write_regression(run.file("plots"), splits.y_test, test_pred)
+        table = debug.regression_table(splits.y_test, test_pred)
+        text += "\n## Test errors, in the target's units\n\n| metric | value |\n|---|---|\n"
+        text += "\n".join(f"| {name} | {row['value']:.4g} |" for name, row in table.iterrows()) + "\n"
+    elif task == "multilabel":
+        figures = []
+        table = debug.label_table(splits.y_test, test_pred, names)
+        table.to_csv(run.path / debug.CLASS_REPORT)
+        text += "\n## Per-label precision and recall (test)\n\n" + _table(table, "label") + "\n"
+    else:
+        images = LazyInputs(splits, "x_test") if splits.reader is not None else splits.x_test
+        figures = debug.write(run.file("plots"), splits.y_test, test_pred, names, images)
+        table = debug.classification_table(splits.y_test, test_pred, names)
+        text += "\n## Per-class precision and recall (test)\n\n" + _table(table) + "\n"
     text += "\n" + "\n".join(f"![{f.stem}]({f.relative_to(run.path).as_posix()})" for f in figures) + "\n"
     runs.write_text(run.file(doctor.REPORT), text)
     for finding in findings:
@@ -31,6 +47,17 @@ def write_run_report(run: runs.RunDir, cfg, rows, metrics, splits, val_pred, tes
     if not findings:
         log.info("Diagnosis: healthy, no finding")
     return findings
+
+
+def _inputs(splits, name: str, cfg):
+    """A split as model input: the arrays, or a tf.data pipeline that decodes its files."""
+    from mlexp import data
+    from mlexp.data.pipeline import eval_batch_size, evaluation_dataset
+
+    if splits.reader is None:
+        return getattr(splits, name)
+    labels = getattr(splits, "y" + name[1:])
+    return evaluation_dataset(getattr(splits, name), labels, eval_batch_size(cfg.trainer), data.decoder(splits))
 
 
 def _overfit_verdict(rows) -> Finding:
@@ -48,8 +75,22 @@ def _overfit_verdict(rows) -> Finding:
     )  # fmt: skip
 
 
-def _table(frame) -> str:
-    header = "| class | precision | recall | f1 | support |\n|---|---|---|---|---|\n"
+class LazyInputs:
+    """The inputs of a split read from files, decoded one at a time when a figure asks for one."""
+
+    def __init__(self, splits, name: str):
+        self.splits, self.paths = splits, getattr(splits, name)
+        self.shape = (len(self.paths), *splits.spec.input_shape)
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, i):
+        from mlexp.data import apply
+
+        return apply(self.splits.spec.preprocessing, self.splits.reader.load([self.paths[i]]))[0]
+
+
+def _table(frame, what: str = "class") -> str:
+    header = f"| {what} | precision | recall | f1 | support |\n|---|---|---|---|---|\n"
     rows = [
         f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | {int(row['support'])} |"
         for name, row in frame.iterrows()
@@ -74,9 +115,9 @@ def regenerate(run_dir: Path) -> list[Finding]:
     keras = import_keras()
     splits = data.load(cfg.dataset, cfg.trainer)
     model = runs.load_model(run.file(runs.MODEL), keras)
-    head = Head(splits.spec.num_classes, cfg.model.logits)
-    val_pred = head.classes(model.predict(splits.x_val, verbose=0))
-    test_pred = head.classes(model.predict(splits.x_test, verbose=0))
+    head = Head.for_spec(splits.spec, cfg.model.logits)
+    val_pred = head.predictions(model.predict(_inputs(splits, "x_val", cfg), verbose=0))
+    test_pred = head.predictions(model.predict(_inputs(splits, "x_test", cfg), verbose=0))
     rows = run.read_history()
     checks = [Finding(**f) for f in run.read_json(doctor.PREFLIGHT).get("findings", [])]
     return write_run_report(run, cfg, rows, run.read_json(runs.METRICS), splits, val_pred, test_pred, checks)

@@ -33,14 +33,14 @@ def build(cfg, spec):
         hidden = FAMILIES[cfg.model.name](inputs, cfg.model, kernel_regularizer)
     if cfg.model.get("head", True):
         user.check_features(hidden, cfg.model)
-        outputs, loss, accuracy = Head(spec.num_classes, cfg.model.logits).build(hidden, kernel_regularizer)
+        outputs, loss, metrics = Head.for_spec(spec, cfg.model.logits).build(hidden, kernel_regularizer)
     else:  # the user's model brings its own output layer and names its loss
-        outputs, loss, accuracy = hidden, cfg.model.loss, "accuracy"
+        outputs, loss, metrics = hidden, cfg.model.loss, ["accuracy"]
     model = keras.Model(inputs, outputs, name=cfg.model.name)
     model.compile(
         optimizer=build_optimizer(cfg.optimizer),
         loss=loss,
-        metrics=[accuracy],
+        metrics=metrics,
         run_eagerly=cfg.trainer.run_eagerly,
         jit_compile=cfg.trainer.jit_compile,
         steps_per_execution=cfg.trainer.steps_per_execution,

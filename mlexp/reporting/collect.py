@@ -13,6 +13,7 @@ import yaml
 
 from mlexp import runs
 from mlexp.errors import MlexpError, first_line
+from mlexp.tasks import lower_is_better
 
 
 @dataclass
@@ -22,6 +23,7 @@ class RunRecord:
     overrides: dict[str, str] = field(default_factory=dict)  # Hydra's task overrides, key -> value text
     metrics: dict[str, Any] = field(default_factory=dict)
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    data: str = ""  # the digest of the data files the run read (manifest.json), "" when not recorded
 
     @property
     def status(self) -> str:
@@ -78,7 +80,10 @@ def load_run(path: Path) -> RunRecord:
         metrics = {**from_history(history), **metrics}
     if damaged:
         metrics = {**metrics, "status": "unreadable", "error": "; ".join(damaged)}
-    return RunRecord(path, flatten(config), overrides, metrics, history)
+    data = read(runs.MANIFEST, lambda p: runs.read_json(p / runs.MANIFEST) if (p / runs.MANIFEST).is_file() else {}, {})
+    return RunRecord(
+        path, flatten(config), overrides, metrics, history, ((data or {}).get("data") or {}).get("digest", "")
+    )
 
 
 def _load_overrides(path: Path) -> dict[str, str]:
@@ -118,7 +123,7 @@ def from_history(history: pd.DataFrame) -> dict[str, Any]:
         out[f"final_{name}"] = float(values.iloc[-1])
         candidates = values[sound]
         if name.startswith("val_") and candidates.notna().any():
-            best = candidates.idxmin() if name.endswith("loss") else candidates.idxmax()
+            best = candidates.idxmin() if lower_is_better(name) else candidates.idxmax()
             out[f"best_{name}"] = float(values[best])
             out[f"best_{name}_epoch"] = int(history["epoch"][best]) if "epoch" in history else int(best) + 1
     return out

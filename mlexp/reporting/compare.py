@@ -11,13 +11,21 @@ import pandas as pd
 
 from mlexp import runs
 from mlexp.reporting.collect import RunRecord, find_runs, load_run, text
+from mlexp.tasks import SCORE, lower_is_better
 
 log = logging.getLogger(__name__)
 
-METRIC_COLUMNS = [
-    "final_val_loss", "final_val_accuracy", "best_val_loss", "best_val_loss_epoch", "best_val_accuracy",
-    "best_val_accuracy_epoch", "test_loss", "test_accuracy", "epochs_run", "wall_seconds", "param_count", "status",
-]  # fmt: skip
+
+def metric_columns(score: str) -> list[str]:
+    """summary.csv's metric columns for runs judged by `score` (accuracy, or mae for regression)."""
+    return [
+        "final_val_loss", f"final_val_{score}", "best_val_loss", "best_val_loss_epoch", f"best_val_{score}",
+        f"best_val_{score}_epoch", "test_loss", f"test_{score}", "epochs_run", "wall_seconds", "param_count", "status",
+    ]  # fmt: skip
+
+
+METRIC_COLUMNS = metric_columns("accuracy")
+OBJECTIVES = sorted({c for score in ("accuracy", "mae") for c in metric_columns(score)} - {"status"})
 OBJECTIVE = "best_val_accuracy"
 SUMMARY = "summary.csv"
 REPORT = "comparison.md"
@@ -31,6 +39,11 @@ class Comparison:
     groups: pd.DataFrame | None  # seed groups, when runs differ in `seed` and something else
     verdict: str
     objective: str
+    score: str = "accuracy"  # the task's metric: accuracy, or mae when every run is a regression
+
+    @property
+    def test_metric(self) -> str:
+        return f"test_{self.score}"
 
     @property
     def failed(self) -> list[RunRecord]:
@@ -41,7 +54,7 @@ class Comparison:
         (`optimizer`, `model.activation`), else the varied config keys; never `seed` (it is noise)."""
         keys = sorted({k for r in self.records for k in r.overrides})
         swept = [k for k in keys if len({r.overrides.get(k) for r in self.records}) > 1]
-        return [k for k in swept or self.varied if k != "seed"]
+        return [k for k in swept or self.varied if k not in ("seed", "data")]
 
 
 def varied_keys(records: list[RunRecord]) -> list[str]:
@@ -50,34 +63,47 @@ def varied_keys(records: list[RunRecord]) -> list[str]:
     return [k for k in keys if len({text(r.config.get(k)) for r in records}) > 1]
 
 
-def build(records: list[RunRecord], objective: str = OBJECTIVE) -> Comparison:
+def score_of(records: list[RunRecord]) -> str:
+    """The metric the runs are judged by: mae when all are regressions, accuracy otherwise."""
+    found = {r.metrics.get("task", "multiclass") for r in records if r.metrics}
+    return SCORE["regression"] if found == {"regression"} else SCORE["multiclass"]
+
+
+def build(records: list[RunRecord], objective: str | None = None) -> Comparison:
     varied = varied_keys(records) if len(records) > 1 else []
+    if len({r.data for r in records if r.data}) > 1:  # same config, other files: say so in every table
+        varied.append("data")
+    score = score_of(records)
+    objective = objective or f"best_val_{score}"
+    columns = metric_columns(score)
     rows = []
     for record in records:
-        row = {key: text(record.config.get(key)) for key in varied}
-        row.update({name: record.metrics.get(name) for name in METRIC_COLUMNS})
+        row = {key: text(record.data[:8] if key == "data" else record.config.get(key)) for key in varied}
+        row.update({name: record.metrics.get(name) for name in columns})
         row["status"] = record.status
         row["reason"] = record.reason
         row["run"] = str(record.path)
         rows.append(row)
-    table = pd.DataFrame(rows, columns=[*varied, *METRIC_COLUMNS, "reason", "run"])
-    groups, verdict = seed_groups(table, varied, objective)
-    return Comparison(records, table, varied, groups, verdict, objective)
+    table = pd.DataFrame(rows, columns=[*varied, *columns, "reason", "run"])
+    groups, verdict = seed_groups(table, varied, objective, f"test_{score}")
+    return Comparison(records, table, varied, groups, verdict, objective, score)
 
 
 def higher_is_better(metric: str) -> bool:
-    return not metric.endswith("loss")
+    return not lower_is_better(metric)
 
 
-def seed_groups(table: pd.DataFrame, varied: list[str], objective: str) -> tuple[pd.DataFrame | None, str]:
+def seed_groups(
+    table: pd.DataFrame, varied: list[str], objective: str, test: str = "test_accuracy"
+) -> tuple[pd.DataFrame | None, str]:
     """Runs that differ only in `seed`, as groups with mean and std; is the best group's lead real?"""
     keys = [k for k in varied if k != "seed"]
     if "seed" not in varied or not keys:
         return None, ""
     scored = table[table["status"].isin(["completed", "diverged"])]
-    stats = scored.groupby(keys, sort=False)[[objective, "test_accuracy"]].agg(["mean", "std", "count"])
+    stats = scored.groupby(keys, sort=False)[[objective, test]].agg(["mean", "std", "count"])
     stats.columns = [f"{metric}_{stat}" for metric, stat in stats.columns]
-    stats = stats.rename(columns={f"{objective}_count": "n"}).drop(columns=["test_accuracy_count"])
+    stats = stats.rename(columns={f"{objective}_count": "n"}).drop(columns=[f"{test}_count"])
     stats = stats.sort_values(f"{objective}_mean", ascending=not higher_is_better(objective)).reset_index()
     return stats, lead_verdict(stats, objective)
 
@@ -105,7 +131,7 @@ def lead_verdict(stats: pd.DataFrame, objective: str) -> str:
     )
 
 
-def compare(paths: list[Path | str], out: Path, objective: str = OBJECTIVE) -> Comparison:
+def compare(paths: list[Path | str], out: Path, objective: str | None = None) -> Comparison:
     comparison = build([load_run(p) for p in find_runs(paths)], objective)
     write_report(comparison, Path(out))
     return comparison
@@ -123,7 +149,7 @@ def default_output(paths: list[Path]) -> Path:
 
 
 def console_table(comparison: Comparison) -> str:
-    columns = [*comparison.varied, comparison.objective, "test_accuracy", "epochs_run", "status"]
+    columns = [*comparison.varied, comparison.objective, comparison.test_metric, "epochs_run", "status"]
     table = ranked(comparison)[columns]
     return table.to_string(index=False, formatters={c: text for c in columns}) if len(table) else "(no runs)"
 
@@ -161,7 +187,7 @@ def markdown(comparison: Comparison, figures: list[Path], out: Path) -> str:
     columns = [
         *comparison.varied,
         comparison.objective,
-        "test_accuracy",
+        comparison.test_metric,
         "test_loss",
         "epochs_run",
         "wall_seconds",
@@ -181,13 +207,13 @@ def markdown(comparison: Comparison, figures: list[Path], out: Path) -> str:
         lines += ["", "## Seed groups", ""]
         g = comparison.groups
         keys = [c for c in g.columns if c in comparison.varied]
-        obj = comparison.objective
+        obj, test = comparison.objective, comparison.test_metric
         rows = [
             [*(text(r[k]) for k in keys), str(int(r["n"])), _pm(r[f"{obj}_mean"], r[f"{obj}_std"]),
-             _pm(r["test_accuracy_mean"], r["test_accuracy_std"])]
+             _pm(r[f"{test}_mean"], r[f"{test}_std"])]
             for _, r in g.iterrows()
         ]  # fmt: skip
-        lines += _table([*keys, "n", f"{obj} mean ± std", "test_accuracy mean ± std"], rows)
+        lines += _table([*keys, "n", f"{obj} mean ± std", f"{test} mean ± std"], rows)
         lines += ["", comparison.verdict]
     if figures:
         lines += ["", "## Figures", ""]

@@ -93,3 +93,46 @@ def _misclassified(folder, x, y_true, y_pred, class_names, limit: int = 25) -> P
         ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray" if image.shape[-1] == 1 else None)
         ax.set_title(f"true {class_names[y_true[i]]}\npred {class_names[y_pred[i]]}", fontsize=8)
     return _save(fig, folder / "misclassified.png")
+
+
+def regression_table(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
+    """MAE, RMSE and R² on the test split, in the target's units."""
+    from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+
+    return pd.DataFrame(
+        {"value": [mean_absolute_error(y_true, y_pred), root_mean_squared_error(y_true, y_pred),
+                   r2_score(y_true, y_pred)]},
+        index=["mae", "rmse", "r2"],
+    )  # fmt: skip
+
+
+def write_regression(folder: Path, y_true: np.ndarray, y_pred: np.ndarray) -> list[Path]:
+    """Predicted against true values on the test split, with the line of perfect predictions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    regression_table(y_true, y_pred).to_csv(folder.parent / REGRESSION_REPORT)
+    fig, ax = plt.subplots(figsize=(5, 5), constrained_layout=True)
+    ax.scatter(y_true, y_pred, s=8, alpha=0.5, color="#0072B2")
+    low, high = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
+    ax.plot([low, high], [low, high], color="#D55E00", lw=1, label="perfect prediction")
+    ax.set_xlabel("true value (test)")
+    ax.set_ylabel("predicted value")
+    ax.set_title("How close are the predictions? (test)")
+    ax.legend(loc="upper left")
+    return [_save(fig, folder / "predicted_vs_true.png")]
+
+
+def label_table(y_true: np.ndarray, y_pred: np.ndarray, label_names: list[str]) -> pd.DataFrame:
+    """Per-label precision, recall and F1 of a multi-label task (rows of 0/1)."""
+    from sklearn.metrics import classification_report
+
+    report = classification_report(
+        y_true.astype(int), y_pred.astype(int), target_names=label_names, output_dict=True, zero_division=0
+    )
+    return pd.DataFrame(report).T.rename(columns={"f1-score": "f1"}).loc[label_names]
+
+
+REGRESSION_REPORT = "regression_report.csv"

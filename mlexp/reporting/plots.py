@@ -7,8 +7,8 @@ from pathlib import Path
 from mlexp.runs import atomic_path
 
 
-def learning_curves(rows: list[dict[str, float]], path: Path, title: str = "") -> None:
-    """Loss and accuracy per epoch: training dashed, validation solid."""
+def learning_curves(rows: list[dict[str, float]], path: Path, title: str = "", score: str = "accuracy") -> None:
+    """Loss and the task's score (accuracy, or mae) per epoch: training dashed, validation solid."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -17,7 +17,7 @@ def learning_curves(rows: list[dict[str, float]], path: Path, title: str = "") -
 
     epochs = [row["epoch"] for row in rows]
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+    for ax, metric in zip(axes, ("loss", score), strict=True):
         for key, style, label in ((metric, "--", "train"), (f"val_{metric}", "-", "validation")):
             if rows and key in rows[0]:
                 ax.plot(epochs, [row[key] for row in rows], style, marker="o", markersize=3, label=label)
@@ -40,8 +40,8 @@ def comparison_figures(comparison, folder: Path) -> list[Path]:
         path = folder / f"curves_{_safe(key)}.png"
         _overlaid_curves(comparison.records, key, path)
         figures.append(path)
-    path = folder / "test_accuracy.png"
-    if _test_accuracy_bars(comparison, path):
+    path = folder / f"{comparison.test_metric}.png"
+    if _test_score_bars(comparison, path):
         figures.append(path)
     return figures
 
@@ -90,31 +90,32 @@ def _overlaid_curves(records, key: str, path: Path) -> None:
     plt.close(fig)
 
 
-def _test_accuracy_bars(comparison, path: Path) -> bool:
+def _test_score_bars(comparison, path: Path) -> bool:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    table = comparison.table
+    table, test = comparison.table, comparison.test_metric
     if comparison.groups is not None:
         groups = comparison.groups
         keys = [c for c in groups.columns if c in comparison.varied]
         labels = [", ".join(str(row[k]) for k in keys) for _, row in groups.iterrows()]
-        heights, errors = groups["test_accuracy_mean"], groups["test_accuracy_std"].fillna(0)
+        heights, errors = groups[f"{test}_mean"], groups[f"{test}_std"].fillna(0)
     else:
-        scored = table[table["test_accuracy"].notna()]
+        scored = table[table[test].notna()]
         keys = [k for k in comparison.varied if k != "seed"][:3]
         labels = [", ".join(str(row[k]) for k in keys) or Path(row["run"]).name for _, row in scored.iterrows()]
-        heights, errors = scored["test_accuracy"], None
+        heights, errors = scored[test], None
     if len(heights) == 0:
         return False
     fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(labels) + 2), 4), constrained_layout=True)
     ax.bar(range(len(labels)), heights, yerr=errors, capsize=4, color="tab:blue")
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("test accuracy" + (" (mean ± std over seeds)" if errors is not None else ""))
-    low = float(min(heights)) - (float(max(errors)) if errors is not None else 0)
-    ax.set_ylim(max(0.0, low - 0.05), min(1.0, float(max(heights)) + 0.05))
+    ax.set_ylabel(test.replace("_", " ") + (" (mean ± std over seeds)" if errors is not None else ""))
+    if comparison.score == "accuracy":
+        low = float(min(heights)) - (float(max(errors)) if errors is not None else 0)
+        ax.set_ylim(max(0.0, low - 0.05), min(1.0, float(max(heights)) + 0.05))
     ax.grid(axis="y", alpha=0.3)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100)

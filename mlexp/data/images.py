@@ -1,0 +1,77 @@
+"""A folder of images in class subfolders (layouts in mlexp.data.folders), decoded by tf.data from
+disk while training, so the folder may be larger than memory."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mlexp.data import folders
+from mlexp.data.raw import Raw
+from mlexp.data.sources import DataError
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
+MAGIC = {b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG", b"BM": "BMP", b"GIF8": "GIF"}
+
+
+@dataclass(frozen=True)
+class ImageReader:
+    """Reads one image file as float32 pixels (0..255) of a fixed size, in tf.data or in NumPy."""
+
+    image_size: tuple[int, int]
+    channels: int
+    interpolation: str = "bilinear"
+
+    def state(self) -> dict:
+        """Saved in preprocessing.json, so that predict reads new images exactly as training did."""
+        return {"image_size": list(self.image_size), "channels": self.channels, "interpolation": self.interpolation}
+
+    @classmethod
+    def from_state(cls, state: dict) -> ImageReader:
+        return cls(tuple(state["image_size"]), state["channels"], state["interpolation"])
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (*self.image_size, self.channels)
+
+    def decode(self, path):
+        import tensorflow as tf
+
+        image = tf.io.decode_image(tf.io.read_file(path), channels=self.channels, expand_animations=False)
+        image = tf.image.resize(image, self.image_size, method=self.interpolation)
+        image.set_shape(self.input_shape)
+        return image
+
+    def load(self, paths) -> np.ndarray:
+        """The images of `paths` as one array; a file that cannot be decoded is named."""
+        import tensorflow as tf
+
+        out = np.empty((len(paths), *self.input_shape), np.float32)
+        for i, path in enumerate(paths):
+            try:
+                out[i] = self.decode(tf.constant(str(path))).numpy()
+            except tf.errors.OpError as exc:
+                raise DataError(f"{path}: cannot be decoded as an image ({exc.message.splitlines()[0]})") from None
+        return out
+
+
+def load(cfg) -> Raw:
+    reader = ImageReader(tuple(cfg.image_size), CHANNELS[cfg.color_mode], cfg.interpolation)
+    found = folders.scan(cfg, EXTENSIONS, "image", _check_format)
+    log.info("Decoding images to %s", reader.input_shape)
+    return found.raw(max_value=255.0, reader=reader)
+
+
+def _check_format(path: Path) -> None:
+    """The first bytes say the format; a file named .png that is not an image is refused before training."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if not any(head.startswith(magic) for magic in MAGIC):
+        what = "an empty file" if not head else "not a PNG, JPEG, BMP or GIF image"
+        raise DataError(f"{path}: {what}; expected an image (remove it or replace it)")
