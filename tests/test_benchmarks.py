@@ -27,7 +27,7 @@ def test_bench_tiny_mode_writes_every_figure(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     text = out.read_text()
     for title in ("CLI latency", "Overhead against plain Keras", "Augmentation throughput",
-                  "Time to 0.90 on Fashion-MNIST", "Memory"):  # fmt: skip
+                  "Time to 0.90 on Fashion-MNIST", "Memory", "Image folders from disk"):  # fmt: skip
         assert f"## {title}" in text
     assert "FAILED" not in text
     assert re.search(r"\| `mlexp --help` \| 0\.\d\d s \(1 run\) \| met \|", text)
@@ -41,6 +41,8 @@ def test_bench_tiny_mode_writes_every_figure(tmp_path):
     assert re.search(r"with the lab CNN: \*\*\d+\.\d\dx\*\* slower .*; CPU time per image \d+\.\d\dx\.", text)
     assert re.search(r"\| `mlexp train` \(default run: digits, mlp, 20 epochs\) \| \d+ MiB \(1 run\) \|", text)
     assert "- versions: Python 3." in text
+    assert re.search(r"Growth from 60 to 300 files: \*\*-?\d+ MiB\*\*", text)
+    assert re.search(r"Keras / mlexp images/s: \*\*\d+\.\d\dx\*\*", text)
 
 
 def test_bench_rejects_an_unknown_figure(tmp_path):
@@ -80,7 +82,7 @@ def test_accuracy_benchmark_writes_its_section_and_make_bench_keeps_it(tmp_path)
                           capture_output=True, text=True, cwd=tmp_path, timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     text = out.read_text()
-    assert "## CLI latency" in text and "## Memory" not in text  # make bench rewrites its own figures ...
+    assert "## CLI latency" in text and "## Memory\n\nkept\n" in text  # --only keeps the figures it did not measure ...
     assert re.search(
         rf"\n## Accuracy on Fashion-MNIST\n\nWritten by `make bench-accuracy`.*{re.escape(cnn_row)}\n$", text, re.S
     )

@@ -28,6 +28,7 @@ NEEDS = {
     "dataset=image_folder": ["dataset.path=images"],
     "dataset=text_folder": ["dataset.path=texts"],
     "dataset=csv": ["dataset.path=table.csv", "dataset.target=label"],
+    "dataset=tfds": ["dataset.tfds_name=mnist"],
 }
 
 

@@ -71,7 +71,7 @@ def test_check_prints_layers_shapes_parameters_and_findings(mlexp):
     result = mlexp("check", "model.kernel_initializer=zeros")
     assert result.code == 0
     assert "Input shape:  (None, 8, 8, 1)  (digits: 1149 train, 288 validation (split), 360 test)" in result.out
-    assert "Output shape: (None, 10)  (10 classes: 0, 1, 2," in result.out
+    assert "Output shape: (None, 10)  (multiclass, 10 classes: 0, 1, 2," in result.out
     assert "Parameters:   17,226" in result.out and "dense_1 (Dense)" in result.out
     assert "Pre-flight:   1 finding(s)\n  WARNING [constant_initializer]" in result.out
 

@@ -102,6 +102,15 @@ DATASETS: dict[str, dict[str, Rule]] = {
         "max_words": integer(1),
     },
     "image_folder": {**_SOURCE, **_OWN_TEST_SPLIT, **TASK, **IMAGE_FOLDER},
+    "tfds": {
+        **_SOURCE,
+        **TASK,
+        "tfds_name": string(),
+        "data_dir": optional(string()),
+        "split_train": string(),
+        "split_test": string(),
+        "split_val": optional(string()),
+    },
     "text_folder": {
         **_SOURCE,
         **_OWN_TEST_SPLIT,
@@ -148,6 +157,7 @@ REQUIRED = {
     ("dataset", "image_folder"): ("path",),
     ("dataset", "csv"): ("path", "target"),
     ("dataset", "text_folder"): ("path",),
+    ("dataset", "tfds"): ("tfds_name",),
 }
 
 _OPTIMIZER_COMMON = {

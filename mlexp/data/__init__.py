@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from mlexp.data import builtin, digits, images, labels, npz, synthetic, table, text, user
+from mlexp.data import builtin, digits, images, labels, npz, synthetic, table, text, tfds, user
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError
 from mlexp.data.splits import stratified_split
@@ -33,6 +33,7 @@ LOADERS: dict[str, Callable[..., Raw]] = {
     "image_folder": images.load,
     "csv": table.load,
     "text_folder": text.load,
+    "tfds": tfds.load,
 }
 
 

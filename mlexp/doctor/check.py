@@ -31,8 +31,9 @@ def check(overrides: list[str]) -> int:
     spec = splits.spec
     print(f"Input shape:  {tuple(model.input_shape)}  ({spec.name}: {spec.sizes['train']} train, "
           f"{spec.sizes['val']} validation ({spec.validation_source}), {spec.sizes['test']} test)")  # fmt: skip
-    print(f"Output shape: {tuple(model.output_shape)}  ({spec.num_classes} classes: {', '.join(spec.class_names[:10])}"
-          f"{', ...' if spec.num_classes > 10 else ''})")  # fmt: skip
+    what = {"regression": "value", "multilabel": "labels"}.get(spec.task, "classes")
+    print(f"Output shape: {tuple(model.output_shape)}  ({spec.task}, {spec.num_classes} {what}: "
+          f"{', '.join(spec.class_names[:10])}{', ...' if len(spec.class_names) > 10 else ''})")  # fmt: skip
     print(f"Parameters:   {model.count_params():,}")
     findings = preflight.check(cfg, splits, model)
     print("Pre-flight:   " + ("no finding" if not findings else f"{len(findings)} finding(s)"))

@@ -34,11 +34,11 @@ def learning_curves(rows: list[dict[str, float]], path: Path, title: str = "", s
 
 
 def comparison_figures(comparison, folder: Path) -> list[Path]:
-    """Overlaid learning curves per swept key, and test accuracy per run (or per seed group)."""
+    """Overlaid learning curves per swept key, and the test score per run (or per seed group)."""
     figures = []
     for key in comparison.swept_keys():
         path = folder / f"curves_{_safe(key)}.png"
-        _overlaid_curves(comparison.records, key, path)
+        _overlaid_curves(comparison.records, key, path, comparison.score)
         figures.append(path)
     path = folder / f"{comparison.test_metric}.png"
     if _test_score_bars(comparison, path):
@@ -56,7 +56,7 @@ def _value(record, key: str) -> str:
     return record.overrides.get(key) or text(record.config.get(key))
 
 
-def _overlaid_curves(records, key: str, path: Path) -> None:
+def _overlaid_curves(records, key: str, path: Path, score: str = "accuracy") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -66,7 +66,7 @@ def _overlaid_curves(records, key: str, path: Path) -> None:
     values = list(dict.fromkeys(_value(r, key) for r in records))
     colours = {v: plt.cm.tab10(i % 10) for i, v in enumerate(values)}
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
-    for ax, metric in zip(axes, ("accuracy", "loss"), strict=True):
+    for ax, metric in zip(axes, (score, "loss"), strict=True):
         labelled = set()
         for record in records:
             history = record.history
