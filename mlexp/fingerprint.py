@@ -17,9 +17,13 @@ log = logging.getLogger(__name__)
 LISTED = 20  # up to this many files are listed by name in the manifest
 
 
+def cache_dir() -> Path:
+    """mlexp's cache folder: $MLEXP_CACHE_DIR, else ~/.cache/mlexp."""
+    return Path(os.environ.get("MLEXP_CACHE_DIR") or Path.home() / ".cache" / "mlexp").expanduser()
+
+
 def cache_file() -> Path:
-    base = os.environ.get("MLEXP_CACHE_DIR") or Path.home() / ".cache" / "mlexp"
-    return Path(base).expanduser() / "fingerprints.json"
+    return cache_dir() / "fingerprints.json"
 
 
 def _file_hash(path: Path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -380,3 +381,39 @@ def test_image_folder_resumed_after_sigterm_matches_an_uninterrupted_run(mlexp, 
     assert resumed.code == 0, resumed.err
     full, cut = (pd.read_csv(tmp_path / f"outputs/{name}/history.csv") for name in ("full", "cut"))
     pd.testing.assert_frame_equal(cut, full)  # the same batches, the same augmentation, after the resume
+
+
+def test_image_cache_decodes_once_gives_the_same_history_and_follows_file_changes(mlexp, images, tmp_path):
+    args = ["dataset=image_folder", f"dataset.path={images}", "dataset.image_size=[8,8]", "trainer.epochs=2",
+            "trainer.deterministic=true", *FAST]  # fmt: skip
+    cache = tmp_path / "cache"
+    first = mlexp("train", *args, f"dataset.cache={cache}", "hydra.run.dir=outputs/c1")
+    assert first.code == 0, first.err
+    assert f"Caching 36 decoded images in {cache}/images-" in first.out
+    (built,) = cache.glob("images-*.npy")
+    assert np.load(built, mmap_mode="r").shape == (36, 8, 8, 3)
+    second = mlexp("train", *args, f"dataset.cache={cache}", "hydra.run.dir=outputs/c2")
+    assert second.code == 0 and "Caching" not in second.out  # read from the file, not decoded again
+    assert mlexp("train", *args, "hydra.run.dir=outputs/plain").code == 0
+    histories = [pd.read_csv(tmp_path / f"outputs/{name}/history.csv") for name in ("c1", "c2", "plain")]
+    pd.testing.assert_frame_equal(histories[0], histories[2])
+    pd.testing.assert_frame_equal(histories[1], histories[2])
+    os.utime(images / "red/0.png", ns=(1, 1))  # a changed file: a new cache, not stale pixels
+    assert mlexp("train", *args, f"dataset.cache={cache}", "hydra.run.dir=outputs/c3").code == 0
+    assert len(list(cache.glob("images-*.npy"))) == 2
+
+
+def test_compare_shows_when_runs_read_different_data(mlexp, tmp_path):
+    table = write_table(tmp_path / "fruit.csv")
+    args = ["dataset=csv", f"dataset.path={table}", "dataset.target=label", "trainer.epochs=1", *FAST]
+    assert mlexp("train", *args, "hydra.run.dir=outputs/a").code == 0
+    assert mlexp("train", *args, "hydra.run.dir=outputs/b").code == 0
+    write_table(table, seed=1)
+    assert mlexp("train", *args, "hydra.run.dir=outputs/c").code == 0
+    result = mlexp("compare", "outputs/a", "outputs/b", "outputs/c", "--out", "cmp")
+    assert result.code == 0, result.err
+    summary = pd.read_csv(tmp_path / "cmp/summary.csv")
+    digests = summary["data"].tolist()
+    assert digests[0] == digests[1] != digests[2] and all(len(d) == 8 for d in digests)
+    result = mlexp("compare", "outputs/a", "outputs/b", "--out", "same")
+    assert "data" not in pd.read_csv(tmp_path / "same/summary.csv").columns  # same data: no column

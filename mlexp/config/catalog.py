@@ -56,6 +56,7 @@ IMAGE_FOLDER = {
     "interpolation": choice(
         ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian", "mitchellcubic")
     ),
+    "cache": Rule("false, true (mlexp's cache folder) or a folder path", lambda v: isinstance(v, (bool, str))),
 }
 
 

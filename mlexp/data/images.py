@@ -3,7 +3,10 @@ disk while training, so the folder may be larger than memory."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,10 +64,72 @@ class ImageReader:
         return out
 
 
+class CachedImages:
+    """Every image decoded once into a file (a NumPy memmap), then read by index: later epochs and runs
+    skip the decoding. The file's name hashes the decoder's settings and each file's path, size and
+    modification time, so a changed folder gets a new cache."""
+
+    def __init__(self, reader: ImageReader, paths: list[str], folder: Path):
+        self.reader, self.paths = reader, list(paths)
+        self.index = {path: i for i, path in enumerate(self.paths)}
+        self.file = folder / f"images-{self._key()}.npy"
+        if not self.file.is_file():
+            self._build()
+        self.array = np.load(self.file, mmap_mode="r")
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return self.reader.input_shape
+
+    def state(self) -> dict:
+        return self.reader.state()
+
+    def _key(self) -> str:
+        digest = hashlib.blake2b(json.dumps(self.reader.state(), sort_keys=True).encode(), digest_size=12)
+        for path in self.paths:
+            stat = os.stat(path)
+            digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+        return digest.hexdigest()
+
+    def _build(self) -> None:
+        import tensorflow as tf
+
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp")
+        log.info("Caching %d decoded images in %s", len(self.paths), self.file)
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(len(self.paths), *self.input_shape))
+        ds = tf.data.Dataset.from_tensor_slices(self.paths).map(
+            self.reader.decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        )
+        start = 0
+        for batch in ds.batch(256).as_numpy_iterator():
+            out[start : start + len(batch)] = batch
+            start += len(batch)
+        out.flush()
+        del out
+        os.replace(tmp, self.file)  # complete or absent: a killed build leaves only a temp file
+
+    def decode(self, path):
+        import tensorflow as tf
+
+        row = lambda p: np.asarray(self.array[self.index[p.decode()]])  # noqa: E731
+        image = tf.numpy_function(row, [path], tf.float32, stateful=False)
+        image.set_shape(self.input_shape)
+        return image
+
+    def load(self, paths) -> np.ndarray:
+        return np.asarray(self.array[[self.index[str(p)] for p in paths]]) if len(paths) else self.reader.load(paths)
+
+
 def load(cfg) -> Raw:
     reader = ImageReader(tuple(cfg.image_size), CHANNELS[cfg.color_mode], cfg.interpolation)
     found = folders.scan(cfg, EXTENSIONS, "image", _check_format)
     log.info("Decoding images to %s", reader.input_shape)
+    if cfg.get("cache"):
+        from mlexp.fingerprint import cache_dir
+
+        folder = cache_dir() / "images" if cfg.cache is True else Path(str(cfg.cache)).expanduser()
+        reader = CachedImages(reader, list(found.files), folder)
     return found.raw(max_value=255.0, reader=reader)
 
 
