@@ -119,9 +119,11 @@ class HistoryWriter(keras.callbacks.Callback):
         super().__init__()
         self.run = run
         self.rows: list[dict[str, float]] = []
+        self.phase: str | None = None  # a run with fine-tuning marks each epoch: frozen or fine_tune
 
     def on_epoch_end(self, epoch, logs=None):
-        self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}}
+        self.rows.append(row | ({"phase": self.phase} if self.phase else {}))
         self.run.write_history(self.rows)
 
 

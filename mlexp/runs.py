@@ -239,6 +239,9 @@ def load_model(path: Path, keras, **kwargs):
     problem = archive_damage(path)
     if problem:
         raise UnreadableModel(path, problem)
+    from mlexp.models.backbone import preprocessing_layer
+
+    preprocessing_layer()  # registers mlexp's own layer, so backbone models load (in safe mode too)
     try:
         return keras.models.load_model(path, **kwargs)
     except Exception as exc:  # a whole archive whose content Keras refuses: any of its loader's errors

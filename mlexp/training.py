@@ -85,6 +85,8 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
     from mlexp.data.augment import augmenter
     from mlexp.data.pipeline import EpochClock, EpochOrder, eval_batch_size, evaluation_dataset, training_dataset
     from mlexp.doctor.report import write_run_report
+    from mlexp.models import backbone
+    from mlexp.models.components import build_optimizer
     from mlexp.models.head import Head
     from mlexp.reporting.plots import learning_curves
     from mlexp.tasks import SCORE
@@ -141,15 +143,24 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
     ]
     with data.named_file_errors(splits):
         try:
-            model.fit(
-                train_ds,
-                validation_data=val_ds,
-                epochs=cfg.trainer.epochs,
-                initial_epoch=initial_epoch,
-                callbacks=fit_callbacks,
-                verbose=cfg.trainer.verbose,
-                shuffle=False,  # EpochOrder shuffles, as a function of (seed, epoch)
-            )
+            for phase, end in phases(cfg):
+                if end <= initial_epoch:
+                    continue
+                if phase == "fine_tune" and backbone.frozen(model):
+                    backbone.unfreeze(model, cfg, build_optimizer)
+                history.phase = phase
+                model.fit(
+                    train_ds,
+                    validation_data=val_ds,
+                    epochs=end,
+                    initial_epoch=initial_epoch,
+                    callbacks=fit_callbacks,
+                    verbose=cfg.trainer.verbose,
+                    shuffle=False,  # EpochOrder shuffles, as a function of (seed, epoch)
+                )
+                initial_epoch = int(history.rows[-1]["epoch"]) if history.rows else initial_epoch
+                if history.rows and not math.isfinite(history.rows[-1].get("loss", 0.0)):
+                    break  # diverged (terminate_on_nan): no fine-tuning from there
         except StopRequested:
             with runs.atomic_path(run.file("checkpoints/interrupted.keras")) as tmp:
                 model.save(tmp)
@@ -179,6 +190,15 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
     logger.finish(metrics)
     backups.discard(run)  # finished: nothing left to resume
     return metrics
+
+
+def phases(cfg) -> list[tuple[str | None, int]]:
+    """(phase, last epoch) pairs: a backbone with fine_tune.freeze_epochs trains frozen, then fine-tunes,
+    in one run; every other model has one unnamed phase."""
+    freeze = cfg.model.get("fine_tune", {}).get("freeze_epochs", 0) if cfg.model.name == "backbone" else 0
+    if not freeze or freeze >= cfg.trainer.epochs:
+        return [("frozen" if freeze else None, cfg.trainer.epochs)]
+    return [("frozen", freeze), ("fine_tune", cfg.trainer.epochs)]
 
 
 def distribution_strategy(trainer):

@@ -94,4 +94,17 @@ def write_all(root: Path) -> dict[str, Path]:
         "cifar10": write_cifar10_folder(root / "cifar-10-batches-py"),
         "cifar100": write_cifar100_folder(root / "cifar-100-python"),
         "imdb": write_imdb_npz(root / "imdb.npz"),
+        "image_folder": write_image_folder(root / "images"),
     }
+
+
+def write_image_folder(root: Path, per_class: int = 6) -> Path:
+    """Two class folders of small PNGs."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label in ("a", "b"):
+        (root / label).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)).save(root / label / f"{i}.png")
+    return root

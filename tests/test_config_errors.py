@@ -163,7 +163,7 @@ def test_unknown_group_option_keeps_hydras_message(mlexp):
     assert result.code == 2
     assert result.err == (
         "mlexp train: In 'train': Could not find 'model/transformer'\n\n"
-        "Available options in 'model':\n\tcnn\n\tcnn_bn\n\tcnn_deep\n\tmlp\n\tsequential\n"
+        "Available options in 'model':\n\tbackbone\n\tcnn\n\tcnn_bn\n\tcnn_deep\n\tmlp\n\tsequential\n"
     )
 
 

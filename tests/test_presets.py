@@ -25,6 +25,10 @@ def compose_run(overrides: list[str], dataset_files, hydra=False):
         extra = [f"dataset.path={dataset_files[name]}"] if name in dataset_files else []
         if cfg.trainer.validation == "head":
             extra.append("trainer.validation_size=8")
+        if cfg.model.name == "backbone":  # offline and small: random weights, 32x32 inputs
+            extra += ["model.weights=null", "model.input_size=32"]
+        if name == "image_folder":
+            extra.append("dataset.image_size=[32,32]")
         return compose("train", overrides=[*SHORT, *extra, *overrides], return_hydra_config=hydra)
 
 

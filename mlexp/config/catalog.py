@@ -14,6 +14,7 @@ from mlexp.config.rules import (
     int_list,
     int_tuple,
     integer,
+    mapping,
     number,
     number_list,
     optional,
@@ -22,6 +23,13 @@ from mlexp.config.rules import (
 )  # fmt: skip
 from mlexp.tasks import TASKS
 
+# keras.applications networks model=backbone builds (mlexp.models.backbone.ARCHS knows their preprocessing).
+BACKBONES = (
+    "ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2", "MobileNet", "MobileNetV2",
+    "MobileNetV3Small", "MobileNetV3Large", *(f"EfficientNetB{n}" for n in range(8)),
+    *(f"EfficientNetV2B{n}" for n in range(4)), "ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase", "DenseNet121",
+    "DenseNet169", "DenseNet201", "VGG16", "VGG19", "Xception", "InceptionV3", "InceptionResNetV2", "NASNetMobile",
+)  # fmt: skip
 ACTIVATIONS = (
     "celu", "elu", "exponential", "gelu", "hard_sigmoid", "hard_silu", "hard_swish", "leaky_relu",
     "linear", "log_sigmoid", "mish", "relu", "relu6", "selu", "sigmoid", "silu", "softplus",
@@ -149,10 +157,27 @@ MODELS: dict[str, dict[str, Rule]] = {
     "cnn_bn": dict(_CONV),
     "cnn_deep": dict(_CONV),
     "sequential": {"layers": layer_list(), **_HEAD},
+    "backbone": {
+        "arch": choice(BACKBONES, "a keras.applications network:"),
+        "weights": optional(string()),
+        "download": boolean(),
+        "input_size": optional(integer(1)),
+        "preprocess": boolean(),
+        "pooling": choice(("avg", "max")),
+        "arch_args": Rule("null or a mapping of constructor arguments", lambda v: v is None or isinstance(v, dict)),
+        "dense_units": int_list(1, min_len=0),
+        "activation": _UNITS["activation"],
+        "dropout": DROPOUT,
+        "fine_tune": mapping(
+            {"freeze_epochs": integer(0), "unfreeze_layers": optional(integer(1)), "lr_factor": POSITIVE}
+        ),
+        **_HEAD,
+    },
 }
 REQUIRED = {
     ("model", "mlp"): ("hidden_units",),
     ("model", "sequential"): ("layers",),
+    ("model", "backbone"): ("arch",),
     **{("model", name): ("filters",) for name in ("cnn", "cnn_bn", "cnn_deep")},
     ("dataset", "npz"): ("path",),
     ("dataset", "image_folder"): ("path",),

@@ -110,3 +110,25 @@ def number_list(lo=None, hi=None, *, hi_open=False) -> Rule:
         return isinstance(v, list) and all(item.test(x) for x in v)
 
     return Rule(f"a list of numbers {item.expected.removeprefix('a number ')}", test)
+
+
+@dataclass(frozen=True)
+class Mapping(Rule):
+    """A nested section (model.fine_tune): each key checked by its own rule, unknown keys named."""
+
+    rules: dict = None
+
+    def check(self, key: str, value: Any) -> None:
+        if not isinstance(value, dict):
+            raise ConfigError(key, value, self.expected)
+        for name in value:
+            if name not in self.rules:
+                raise ConfigError(f"{key}.{name}", value[name], f"a key of {key}: {', '.join(self.rules)}",
+                                  closest(name, list(self.rules)))  # fmt: skip
+        for name, rule in self.rules.items():
+            if name in value:
+                rule.check(f"{key}.{name}", value[name])
+
+
+def mapping(rules: dict[str, Rule]) -> Mapping:
+    return Mapping(f"a mapping with {', '.join(rules)}", lambda v: isinstance(v, dict), rules)

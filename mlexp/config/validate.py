@@ -145,5 +145,15 @@ def _check_combinations(plain: dict[str, Any]) -> None:
         raise ConfigError(
             "model.block_dropout", dropouts, f"one rate per block of model.filters ({len(blocks)}), or []"
         )
+    if model.get("name") == "backbone" and model.get("input_size") is not None:
+        from mlexp.models.backbone import ARCHS
+
+        arch = ARCHS[model["arch"]]
+        if model["input_size"] < arch.minimum:
+            raise ConfigError(
+                "model.input_size", model["input_size"],
+                f"null or an integer >= {arch.minimum} ({model['arch']}'s smallest input; its ImageNet weights "
+                f"were trained at {arch.size})",
+            )  # fmt: skip
     if dataset["name"] == "npz" and not dataset.get("path"):
         raise ConfigError("dataset.path", dataset.get("path"), "the path of your .npz file")

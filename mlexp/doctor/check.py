@@ -7,6 +7,27 @@ from mlexp import doctor
 from mlexp.errors import MlexpError
 
 
+def backbone_lines(cfg, model, spec) -> str:
+    """The backbone, its weights, input size, preprocessing, and frozen and trainable parameter counts."""
+    from mlexp.models import backbone
+
+    arch, size = backbone.ARCHS[cfg.model.arch], backbone.input_size(cfg.model)
+    count = lambda weights: sum(int(w.numpy().size) for w in weights)  # noqa: E731
+    frozen, trainable = count(model.non_trainable_weights), count(model.trainable_weights)
+    shape = "x".join(str(d) for d in spec.input_shape)
+    preprocessing = "off (model.preprocess=false)"
+    if cfg.model.preprocess:
+        preprocessing = f"{arch.module}.preprocess_input ({backbone.PREPROCESSING[arch.module]}) after "
+        preprocessing += f"dataset.scale={spec.preprocessing.get('scale')} is undone"
+    why = f" (the backbone, for fine_tune.freeze_epochs={cfg.model.fine_tune.freeze_epochs})" if backbone.frozen(
+        model) else ""  # fmt: skip
+    return (
+        f"Backbone:     {cfg.model.arch} (weights {cfg.model.weights or 'null'}), input {size}x{size} from {shape}\n"
+        f"              preprocessing: {preprocessing}\n"
+        f"Parameters:   frozen {frozen:,}{why}, trainable {trainable:,}\n"
+    )
+
+
 def check(overrides: list[str]) -> int:
     from mlexp.hydra_app import compose_validated
 
@@ -34,7 +55,10 @@ def check(overrides: list[str]) -> int:
     what = {"regression": "value", "multilabel": "labels"}.get(spec.task, "classes")
     print(f"Output shape: {tuple(model.output_shape)}  ({spec.task}, {spec.num_classes} {what}: "
           f"{', '.join(spec.class_names[:10])}{', ...' if len(spec.class_names) > 10 else ''})")  # fmt: skip
-    print(f"Parameters:   {model.count_params():,}")
+    if cfg.model.name == "backbone":
+        print(backbone_lines(cfg, model, spec), end="")
+    else:
+        print(f"Parameters:   {model.count_params():,}")
     findings = preflight.check(cfg, splits, model)
     print("Pre-flight:   " + ("no finding" if not findings else f"{len(findings)} finding(s)"))
     for finding in findings:

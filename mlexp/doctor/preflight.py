@@ -14,7 +14,7 @@ DEEP = 3  # dense layers from which saturating activations start to starve the f
 
 def check(cfg, splits, model=None) -> list[Finding]:
     findings: list[Finding] = []
-    for checker in (_labels, _finite, _scaled, _initializer, _saturating, _leakage, _learning_rate):
+    for checker in (_labels, _finite, _scaled, _initializer, _saturating, _leakage, _learning_rate, _transfer):
         findings += checker(cfg, splits)
     if model is not None and cfg.model.name == "sequential":
         findings += _head(cfg, model)
@@ -121,6 +121,41 @@ def _learning_rate(cfg, splits) -> list[Finding]:
             f"optimizer.learning_rate={0.001 if limit < 1 else 0.01}", {"learning_rate": lr},
         )
     ]  # fmt: skip
+
+
+def _transfer(cfg, splits) -> list[Finding]:
+    """Transfer-learning mistakes (model=backbone): pretrained weights fed unprocessed inputs, a fine-tuning
+    rate that wrecks the pretrained features, a pretrained backbone trained from the first epoch."""
+    if cfg.model.name != "backbone":
+        return []
+    found = []
+    model, tune = cfg.model, cfg.model.fine_tune
+    if model.weights is not None and not model.preprocess:
+        found.append(Finding(
+            "preprocessing_off", "warning",
+            f"model.preprocess=false with pretrained weights ({model.weights}): {model.arch} was trained on its own "
+            "preprocessing of 0-255 pixels; without it the features it learned do not apply.",
+            "model.preprocess=true", {"arch": model.arch, "weights": str(model.weights)},
+        ))  # fmt: skip
+    rate = cfg.optimizer.learning_rate * tune.lr_factor
+    limit = 1e-2 if cfg.optimizer.name in ("sgd", "adadelta") else 1e-3
+    if tune.freeze_epochs and rate > limit:
+        found.append(Finding(
+            "fine_tune_rate_high", "warning",
+            f"fine-tuning at learning rate {rate:g} (optimizer.learning_rate x model.fine_tune.lr_factor): far above "
+            f"the usual {limit / 100:g}-{limit / 10:g} for unfreezing a pretrained {model.arch}; it overwrites what "
+            "the backbone learned.",
+            f"model.fine_tune.lr_factor={limit / 10 / cfg.optimizer.learning_rate:g}",
+            {"fine_tune_learning_rate": rate},
+        ))  # fmt: skip
+    if model.weights is not None and not tune.freeze_epochs:
+        found.append(Finding(
+            "backbone_not_frozen", "warning",
+            f"the pretrained {model.arch} is trained from the first epoch: the random head's large gradients reach "
+            "it before the head has learned anything.",
+            "model.fine_tune.freeze_epochs=3 (train the head first)", {"arch": model.arch},
+        ))  # fmt: skip
+    return found
 
 
 def _head(cfg, model) -> list[Finding]:

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import logging
 
-from mlexp.models import conv, mlp, sequential, user
+from mlexp.models import backbone, conv, mlp, sequential, user
 from mlexp.models.components import build_optimizer, regularizer_factory
 from mlexp.models.head import Head
 
 log = logging.getLogger(__name__)
 
-# model name -> body(inputs, cfg_model, kernel_regularizer) returning the last hidden tensor
+# model name -> body(inputs, cfg_model, kernel_regularizer, spec) returning the last hidden tensor
 FAMILIES = {
     "mlp": mlp.body,
     "cnn": conv.body,
     "cnn_bn": conv.body,
     "cnn_deep": conv.body,
     "sequential": sequential.body,
+    "backbone": backbone.body,
 }
 
 
@@ -30,7 +31,7 @@ def build(cfg, spec):
     if user.TARGET in cfg.model:
         hidden = user.body(inputs, cfg.model)
     else:
-        hidden = FAMILIES[cfg.model.name](inputs, cfg.model, kernel_regularizer)
+        hidden = FAMILIES[cfg.model.name](inputs, cfg.model, kernel_regularizer, spec)
     if cfg.model.get("head", True):
         user.check_features(hidden, cfg.model)
         outputs, loss, metrics = Head.for_spec(spec, cfg.model.logits).build(hidden, kernel_regularizer)

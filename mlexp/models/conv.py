@@ -5,7 +5,7 @@ from __future__ import annotations
 from mlexp.models.mlp import dense_block
 
 
-def body(inputs, cfg, kernel_regularizer):
+def body(inputs, cfg, kernel_regularizer, spec=None):
     from keras import layers
 
     if len(inputs.shape) != 4:

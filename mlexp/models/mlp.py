@@ -25,7 +25,7 @@ def dense_block(x, units: int, cfg, kernel_regularizer, name: str):
     return x
 
 
-def body(inputs, cfg, kernel_regularizer):
+def body(inputs, cfg, kernel_regularizer, spec=None):
     from keras import layers
 
     x = layers.Flatten(name="flatten")(inputs)

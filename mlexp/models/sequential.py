@@ -5,7 +5,7 @@ from __future__ import annotations
 from mlexp.models.layers import make_layer
 
 
-def body(inputs, cfg, kernel_regularizer):
+def body(inputs, cfg, kernel_regularizer, spec=None):
     x = inputs
     for i, entry in enumerate(cfg.layers):
         layer = make_layer(entry, f"model.layers[{i}]", kernel_regularizer=kernel_regularizer())

@@ -117,7 +117,7 @@ def from_history(history: pd.DataFrame) -> dict[str, Any]:
     losses = history[[c for c in ("loss", "val_loss") if c in history]].astype(float)
     sound = np.isfinite(losses).all(axis=1) if len(losses.columns) else pd.Series(True, index=history.index)
     for name in history.columns:
-        if name in ("epoch", "learning_rate"):
+        if name in ("epoch", "learning_rate", "phase"):
             continue
         values = history[name]
         out[f"final_{name}"] = float(values.iloc[-1])

@@ -21,6 +21,9 @@ def learning_curves(rows: list[dict[str, float]], path: Path, title: str = "", s
         for key, style, label in ((metric, "--", "train"), (f"val_{metric}", "-", "validation")):
             if rows and key in rows[0]:
                 ax.plot(epochs, [row[key] for row in rows], style, marker="o", markersize=3, label=label)
+        start = next((row["epoch"] for row in rows if row.get("phase") == "fine_tune"), None)
+        if start is not None:  # one run, two phases: where the backbone was unfrozen
+            ax.axvline(start - 0.5, color="grey", linestyle=":", label="fine-tuning starts")
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(metric)
