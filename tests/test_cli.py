@@ -50,7 +50,7 @@ def test_train_help_shows_groups_options_and_examples(mlexp):
     assert result.code == 0
     assert "optimizer: adadelta, adagrad, adam, adamw, nadam, rmsprop, sgd" in result.out
     assert "model: backbone, cnn, cnn_bn, cnn_deep, mlp, sequential" in result.out
-    assert "experiment: cifar10_cnn_deep_aug, cifar10_tuner, dense_base," in result.out
+    assert "experiment: cifar10_cnn_deep_aug, cifar10_transfer, cifar10_tuner, dense_base," in result.out
     assert (
         "hparams_search: optuna" in result.out and "search_space: cifar_notebook, digits_small, mnist_lab" in result.out
     )
