@@ -157,6 +157,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
                     callbacks=fit_callbacks,
                     verbose=cfg.trainer.verbose,
                     shuffle=False,  # EpochOrder shuffles, as a function of (seed, epoch)
+                    class_weight=class_weights(cfg.trainer, splits),
                 )
                 initial_epoch = int(history.rows[-1]["epoch"]) if history.rows else initial_epoch
                 if history.rows and not math.isfinite(history.rows[-1].get("loss", 0.0)):
@@ -190,6 +191,19 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
     logger.finish(metrics)
     backups.discard(run)  # finished: nothing left to resume
     return metrics
+
+
+def class_weights(trainer, splits) -> dict[int, float] | None:
+    """trainer.class_weight=balanced: sklearn's balanced weights, n / (classes x count), per class index."""
+    if trainer.get("class_weight") != "balanced" or splits.spec.task not in ("multiclass", "binary"):
+        return None
+    import numpy as np
+    from sklearn.utils.class_weight import compute_class_weight
+
+    present = np.unique(splits.y_train)
+    weights = compute_class_weight("balanced", classes=present, y=splits.y_train)
+    log.info("Class weights (balanced): %s", ", ".join(f"{c}: {w:.3g}" for c, w in zip(present, weights, strict=True)))
+    return {int(c): float(w) for c, w in zip(present, weights, strict=True)}
 
 
 def phases(cfg) -> list[tuple[str | None, int]]:

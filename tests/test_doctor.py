@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from broken_configs import BROKEN, SMALL
+from broken_configs import BROKEN, DATA, HEALTHY, SMALL
 from conftest import run_dirs
 
 from mlexp.doctor.diagnose import diagnose
@@ -16,23 +16,47 @@ def findings(run, name):
     return {f["code"]: f for f in json.loads((run / name).read_text())["findings"]}
 
 
-CASES = [pytest.param(*b, marks=[pytest.mark.slow] if b[1] == "overfitting" else []) for b in BROKEN]
+CASES = [pytest.param(*b[:4], b[4] if len(b) > 4 else None, marks=[pytest.mark.slow] if b[1] == "overfitting" else [])
+         for b in BROKEN]  # fmt: skip
 
 
-@pytest.mark.parametrize("overrides,code,severity,when", CASES, ids=[b[1] + "-" + b[3] for b in BROKEN])
-def test_each_broken_config_gets_its_finding(mlexp, tmp_path, overrides, code, severity, when):
-    result = mlexp("train", *SMALL, *overrides)
+def with_data(overrides: list[str], folder) -> list[str]:
+    """`dataset.path={data:NAME}` becomes a file that broken_configs.DATA[NAME] writes."""
+    out = []
+    for item in overrides:
+        if "{data:" in item:
+            name = item.split("{data:")[1].rstrip("}")
+            item = f"dataset.path={DATA[name](folder / f'{name}.npz')}"
+        out.append(item)
+    return out
+
+
+@pytest.mark.parametrize("overrides,code,severity,when,advice", CASES,
+                         ids=[f"{b[1]}-{b[3]}-{i}" for i, b in enumerate(BROKEN)])  # fmt: skip
+def test_each_broken_config_gets_its_finding(mlexp, tmp_path, overrides, code, severity, when, advice):
+    result = mlexp("train", *SMALL, *with_data(overrides, tmp_path))
     [run] = run_dirs(tmp_path / "outputs")
     found = findings(run, "preflight.json" if when == "preflight" else "diagnosis.json")
     assert code in found, found
     assert found[code]["severity"] == severity
     assert found[code]["suggestion"] and found[code]["evidence"]
+    if advice:
+        assert found[code]["suggestion"] == advice
     if when == "preflight" and severity == "error":
         assert result.code == 2 and "pre-flight check failed, nothing was trained" in result.err
         assert not (run / "history.csv").exists()
     else:
         assert result.code == 0, result.err
         assert code in (run / "report.md").read_text()
+
+
+@pytest.mark.parametrize("overrides", HEALTHY, ids=[" ".join(h)[:60] or "default" for h in HEALTHY])
+def test_healthy_configs_stay_clean(mlexp, tmp_path, overrides):
+    result = mlexp("train", "trainer.verbose=0", *with_data(overrides, tmp_path))
+    assert result.code == 0, result.err
+    [run] = run_dirs(tmp_path / "outputs")
+    assert findings(run, "preflight.json") == {}
+    assert findings(run, "diagnosis.json") == {}
 
 
 def test_healthy_default_run_has_no_finding(mlexp, tmp_path):
@@ -112,16 +136,19 @@ def test_overfit_batch_preset_reports_that_the_model_fits(mlexp, tmp_path):
     [run] = run_dirs(tmp_path / "outputs")
     found = findings(run, "diagnosis.json")
     assert found["overfit_batch"]["severity"] == "info" and found["overfit_batch"]["evidence"]["final_accuracy"] >= 0.99
-    assert json.loads((run / "metrics.json").read_text())["validation_source"] == "split"
+    assert set(found) == {"overfit_batch"}  # the verdict only: no finding about generalization
+    assert json.loads((run / "metrics.json").read_text())["validation_source"] == "none"
     history = (run / "history.csv").read_text().splitlines()
     assert 2 <= len(history) <= 151  # stops once the batch is memorised
+    assert "val_loss" not in history[0]  # no validation pass per epoch: fast
 
 
 def test_overfit_batch_that_cannot_fit_is_an_error(mlexp, tmp_path):
     args = ["debug=overfit_batch", "trainer.epochs=2", "model.kernel_initializer=zeros", "optimizer=sgd"]
     assert mlexp("train", *args).code == 0
     [run] = run_dirs(tmp_path / "outputs")
-    assert findings(run, "diagnosis.json")["cannot_overfit"]["severity"] == "error"
+    found = findings(run, "diagnosis.json")
+    assert found["cannot_overfit"]["severity"] == "error" and set(found) == {"cannot_overfit"}
 
 
 def test_smoke_and_eager_presets(mlexp, tmp_path):
@@ -161,3 +188,41 @@ def test_report_needs_a_finished_run(mlexp, tmp_path):
     result = mlexp("report", str(tmp_path / "half"))
     assert result.code == 1
     assert result.err == f"mlexp report: {tmp_path}/half has no finished run (model.keras and history.csv are needed)\n"
+
+
+def _rows(train_acc, val_acc, val_loss):
+    epochs = enumerate(zip(train_acc, val_acc, val_loss, strict=True))
+    return [{"epoch": i + 1, "loss": 1.0 / (i + 1), "accuracy": a, "val_accuracy": v, "val_loss": vl,
+             "learning_rate": 1e-3} for i, (a, v, vl) in epochs]  # fmt: skip
+
+
+def test_a_one_epoch_dip_on_a_small_validation_set_is_not_overfitting():
+    val_loss = [0.9, 0.6, 0.45, 0.3, 0.42, 0.31, 0.3, 0.29]  # one noisy epoch (5): 40% above the minimum
+    train = [0.6, 0.7, 0.8, 0.85, 0.86, 0.87, 0.88, 0.88]
+    rows = _rows(train, [0.6, 0.7, 0.8, 0.86, 0.8, 0.86, 0.87, 0.87], val_loss)
+    labels = np.arange(50) % 2
+    assert diagnose(rows, 1e-3, labels, labels, 2) == []
+
+
+def test_a_large_stable_gap_at_full_training_accuracy_is_a_finding_of_its_own():
+    rows = _rows(
+        [0.9, 0.97, 0.99, 1.0, 1.0, 1.0], [0.8, 0.82, 0.83, 0.83, 0.83, 0.83], [0.5, 0.45, 0.44, 0.44, 0.44, 0.44]
+    )
+    labels = np.arange(400) % 4
+    [finding] = diagnose(rows, 1e-3, labels, labels, 4)
+    assert finding.code == "generalization_gap" and finding.severity == "warning"
+    assert finding.evidence["gap"] == pytest.approx(0.17)
+    assert finding.evidence["noise_limit"] == pytest.approx(3 * (0.83 * 0.17 / 400) ** 0.5)  # 3 standard errors
+    small = np.arange(20) % 4  # 20 validation samples: a 0.17 gap is within 3 standard errors (0.25)
+    assert diagnose(rows, 1e-3, small, small, 4) == []
+
+
+def test_imbalanced_labels_judged_by_balanced_accuracy():
+    """95% of one class: a model that learned the rare class is no `not_learning`, one that ignores it is."""
+    labels = np.array([0] * 190 + [1] * 10)
+    flat = _rows([0.95] * 6, [0.95] * 6, [0.2] * 6)
+    learned = labels.copy()
+    learned[:5] = 1  # a few mistakes, but the rare class is found
+    assert [f.code for f in diagnose(flat, 1e-3, learned, labels, 2)] != ["not_learning"]
+    ignores = np.zeros_like(labels)
+    assert "not_learning" in [f.code for f in diagnose(flat, 1e-3, ignores, labels, 2)]

@@ -304,6 +304,7 @@ TRAINER: dict[str, Rule] = {
     "distribution": choice(("none", "mirrored")),
     "devices": optional(string_list()),
     "overfit_check": boolean(),
+    "class_weight": optional(choice(("balanced",))),  # weight classes by their inverse frequency (imbalance)
     "verbose": choice((0, 1, 2, "auto")),
 }
 

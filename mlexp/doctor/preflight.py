@@ -7,17 +7,21 @@ import numpy as np
 from mlexp.doctor import Finding
 
 CONSTANT_INITIALIZERS = ("zeros", "ones")
-SATURATING = ("sigmoid", "tanh")
 SAMPLE = 256  # files decoded to check the inputs of a data set read from disk
-DEEP = 3  # dense layers from which saturating activations start to starve the first layers
+# Sigmoid's slope is at most 0.25, so each sigmoid layer shrinks the gradient at least fourfold: from
+# three stacked layers the first ones barely learn. tanh (slope 1 at 0) trains fine at these depths.
+SIGMOID_DEPTH = 3
 
 
 def check(cfg, splits, model=None) -> list[Finding]:
+    from mlexp.doctor import data_checks, model_checks
+
     findings: list[Finding] = []
-    for checker in (_labels, _finite, _scaled, _initializer, _saturating, _leakage, _learning_rate, _transfer):
+    for checker in (_labels, _finite, _scaled, _initializer, _leakage, _learning_rate, _transfer):
         findings += checker(cfg, splits)
-    if model is not None and cfg.model.name == "sequential":
-        findings += _head(cfg, model)
+    findings += data_checks.check(cfg, splits)
+    if model is not None:
+        findings += model_checks.check(cfg, splits.spec, model)
     return findings
 
 
@@ -29,12 +33,15 @@ def _labels(cfg, splits) -> list[Finding]:
     low, high = int(labels.min()), int(labels.max())
     if low >= 0 and high < classes:
         return []
+    suggestion = f"give the dataset {high + 1} class names (npz: class_names), or fix the labels"
+    if low == 1 and high == classes:  # 1-based labels: the classes are right, the numbering is not
+        suggestion = f"store the labels as 0..{classes - 1} (y - 1): they count from 1"
     return [
         Finding(
             "labels_out_of_range", "error",
             f"labels run from {low} to {high}, but the head has outputs for {classes} classes "
             f"(0..{classes - 1}), from the dataset's {classes} class names.",
-            f"give the dataset {high + 1} class names (npz: class_names), or fix the labels",
+            suggestion,
             {"min_label": low, "max_label": high, "classes": classes},
         )
     ]  # fmt: skip
@@ -80,21 +87,6 @@ def _initializer(cfg, splits) -> list[Finding]:
     ]  # fmt: skip
 
 
-def _saturating(cfg, splits) -> list[Finding]:
-    activation = cfg.model.get("activation")
-    depth = len(cfg.model.get("hidden_units") or []) + len(cfg.model.get("dense_units") or [])
-    if activation not in SATURATING or depth < DEEP or cfg.model.get("batch_norm"):
-        return []
-    return [
-        Finding(
-            "saturating_activation", "warning",
-            f"{activation} in {depth} stacked dense layers: its gradient is at most "
-            f"{0.25 if activation == 'sigmoid' else 1.0}, so the first layers barely learn (vanishing gradients).",
-            "model.activation=relu (or model.batch_norm=true)", {"activation": activation, "dense_layers": depth},
-        )
-    ]  # fmt: skip
-
-
 def _leakage(cfg, splits) -> list[Finding]:
     if cfg.trainer.validation != "test":
         return []
@@ -109,16 +101,23 @@ def _leakage(cfg, splits) -> list[Finding]:
 
 
 def _learning_rate(cfg, splits) -> list[Finding]:
-    lr = cfg.optimizer.learning_rate
-    limit = 1.0 if cfg.optimizer.name in ("sgd", "adadelta") else 0.1
-    if lr <= limit:
+    from mlexp.doctor.advice import HIGH_RATE, effective_rate
+
+    lr, step = cfg.optimizer.learning_rate, effective_rate(cfg)
+    limit = HIGH_RATE.get(cfg.optimizer.name, 0.1)
+    if step <= limit:
         return []
+    momentum = cfg.optimizer.get("momentum") or 0.0
+    with_momentum = f" (with momentum {momentum:g}: an effective step of {step:g})" if momentum else ""
+    suggestion = f"optimizer.learning_rate={0.001 if limit < 1 else 0.01}"
+    if momentum and lr <= limit:
+        suggestion = "optimizer.momentum=0.9"
     return [
         Finding(
             "learning_rate_too_high", "warning",
-            f"optimizer.learning_rate={lr:g} is far above the range that works for {cfg.optimizer.name} "
-            f"(up to about {limit:g}); expect oscillation or divergence.",
-            f"optimizer.learning_rate={0.001 if limit < 1 else 0.01}", {"learning_rate": lr},
+            f"optimizer.learning_rate={lr:g}{with_momentum} is far above the range that works for "
+            f"{cfg.optimizer.name} (up to about {limit:g}); expect oscillation or divergence.",
+            suggestion, {"learning_rate": lr, "effective_step": step},
         )
     ]  # fmt: skip
 
@@ -155,25 +154,4 @@ def _transfer(cfg, splits) -> list[Finding]:
             "it before the head has learned anything.",
             "model.fine_tune.freeze_epochs=3 (train the head first)", {"arch": model.arch},
         ))  # fmt: skip
-    return found
-
-
-def _head(cfg, model) -> list[Finding]:
-    """A stack that already ends in probabilities before mlexp's head (sequential models)."""
-    found = []
-    head = model.get_layer("head")
-    previous = model.layers[model.layers.index(head) - 1]
-    activation = getattr(getattr(previous, "activation", None), "__name__", None)
-    if previous.name != "inputs" and activation in ("softmax", "sigmoid"):
-        units = getattr(previous, "units", None)
-        found.append(
-            Finding(
-                "output_layer_in_body", "error",
-                f"the layer before mlexp's head ({previous.name}: {units} units, {activation}) already outputs "
-                f"probabilities; mlexp adds the output layer ({head.units} units) itself, so a second one "
-                "squashes the signal (and with model.logits=true, probabilities would go to a from_logits loss).",
-                "drop the last entry of model.layers",
-                {"layer": previous.name, "units": units, "activation": activation, "head_units": head.units},
-            )
-        )  # fmt: skip
     return found

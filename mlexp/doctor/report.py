@@ -18,7 +18,13 @@ def write_run_report(run: runs.RunDir, cfg, rows, metrics, splits, val_pred, tes
     task = splits.spec.task
     classifies = task in ("multiclass", "binary")
     findings = diagnose(
-        rows, cfg.optimizer.learning_rate, val_pred, splits.y_val, splits.spec.num_classes, classifies=classifies
+        rows,
+        cfg.optimizer.learning_rate,
+        val_pred,
+        splits.y_val,
+        splits.spec.num_classes,
+        classifies=classifies,
+        cfg=cfg,
     )
     if cfg.trainer.get("overfit_check"):
         findings.append(_overfit_verdict(rows))

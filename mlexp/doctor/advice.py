@@ -1,0 +1,105 @@
+"""Advice by cause: the config values of this run that most likely caused a finding, as overrides to try.
+
+Each rule reads the run's own config (and history); an override is only offered when it changes a value,
+so the doctor never suggests what is already set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+# Thresholds, with their reasons:
+HIGH_RATE = {"sgd": 1.0, "adadelta": 1.0}  # effective step above which these diverge; adaptive ones: 0.1
+TINY_RATE = 1e-5  # below this, 20 epochs barely move the weights
+STRONG_PENALTY = 0.05  # an L1/L2 factor this large outweighs the data loss of a classifier (typical: 1e-4-1e-3)
+STRONG_DROPOUT = 0.5  # dropping half the units or more leaves too little signal in small dense networks
+COLLAPSED_RATE = 0.01  # a schedule that took the rate below 1% of its start has stopped training
+
+
+def effective_rate(cfg) -> float:
+    """The step size that matters: SGD with momentum m moves like a rate of lr / (1 - m)."""
+    momentum = cfg.optimizer.get("momentum") or 0.0
+    return cfg.optimizer.learning_rate / (1.0 - momentum) if momentum < 1 else float("inf")
+
+
+def _current(cfg, key: str):
+    node = cfg
+    for part in key.split("."):
+        node = node.get(part) if hasattr(node, "get") else None
+    return node
+
+
+def _offer(cfg, key: str, value) -> str | None:
+    """`key=value`, unless the run already has that value."""
+    current = _current(cfg, key)
+    same = current == value or (isinstance(value, float) and isinstance(current, (int, float)) and
+                                abs(current - value) <= 1e-12)  # fmt: skip
+    return None if same else f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
+
+
+def _initializer(cfg, rows):
+    if cfg.model.get("kernel_initializer") in ("zeros", "ones"):
+        return _offer(cfg, "model.kernel_initializer", "glorot_uniform")
+    return None
+
+
+def _rate_high(cfg, rows):
+    limit = HIGH_RATE.get(cfg.optimizer.name, 0.1)
+    if effective_rate(cfg) > limit:
+        momentum = cfg.optimizer.get("momentum") or 0.0
+        if momentum >= 0.95:
+            return _offer(cfg, "optimizer.momentum", 0.9)
+        return _offer(cfg, "optimizer.learning_rate", float(cfg.optimizer.learning_rate / 100))
+    return None
+
+
+def _rate_tiny(cfg, rows):
+    if cfg.optimizer.learning_rate < TINY_RATE:
+        return _offer(cfg, "optimizer.learning_rate", 0.001)
+    return None
+
+
+def _penalty(cfg, rows):
+    for kind in ("l1", "l2"):
+        factor = cfg.regularizer.get(kind)
+        if factor and factor >= STRONG_PENALTY:
+            return _offer(cfg, f"regularizer.{kind}", 0.0001 if kind == "l1" else 0.001)
+    return None
+
+
+def _dropout(cfg, rows):
+    rates = [cfg.model.get("dropout") or 0.0, *(cfg.model.get("block_dropout") or [])]
+    if max(rates) >= STRONG_DROPOUT:
+        return _offer(cfg, "model.dropout", 0.2) if (cfg.model.get("dropout") or 0) >= STRONG_DROPOUT else (
+            "model.block_dropout=[]")  # fmt: skip
+    return None
+
+
+def _augmentation(cfg, rows):
+    last = rows[-1] if rows else {}
+    if cfg.augmentation.get("layers") and last.get("accuracy", 1) < last.get("val_accuracy", 0) - 0.05:
+        return _offer(cfg, "augmentation", "none")  # training images much harder than validation images
+    return None
+
+
+def _schedule(cfg, rows):
+    rates = [r["learning_rate"] for r in rows if r.get("learning_rate") is not None]
+    if len(rates) > 1 and rates[-1] < COLLAPSED_RATE * rates[0]:
+        epoch = next(r["epoch"] for r in rows if r.get("learning_rate", rates[0]) < COLLAPSED_RATE * rates[0])
+        return f"a slower schedule (callbacks.lr_scheduler; the rate fell below 1% of its start by epoch {epoch})"
+    return None
+
+
+Rule = Callable[..., "str | None"]
+# Causes in the order they are most likely behind each finding.
+NOT_LEARNING: list[Rule] = [_initializer, _rate_high, _rate_tiny, _penalty, _dropout, _schedule]
+UNDERFITTING: list[Rule] = [_dropout, _augmentation, _penalty, _schedule, _rate_tiny]
+PLATEAU: list[Rule] = [_schedule, _penalty, _dropout, _rate_tiny]
+
+
+def by_cause(cfg, rows, rules: list[Rule], fallback: str) -> str:
+    """The overrides for the causes present in this run (at most two), else `fallback`."""
+    if cfg is None:
+        return fallback
+    found = [advice for rule in rules if (advice := rule(cfg, rows))]
+    return ", or ".join(dict.fromkeys(found[:2])) if found else fallback
