@@ -116,7 +116,7 @@ BROKEN = [
     (["model.dropout=0.9"], "underfitting", "warning", "diagnosis", "model.dropout=0.2"),
     (["regularizer=l2", "regularizer.l2=0.5"], "underfitting", "warning", "diagnosis", "regularizer.l2=0.001"),
     (["optimizer=sgd", "optimizer.learning_rate=0.5", "optimizer.momentum=0.99"], "learning_rate_too_high", "warning",
-     "preflight", "optimizer.momentum=0.9"),
+     "preflight", "optimizer.learning_rate=0.01 optimizer.momentum=0.9"),
     # 60 epochs: in the slow suite
     (["model.hidden_units=[512,512]", "dataset.test_split=0.8", "trainer.epochs=60"], "overfitting", "warning",
      "diagnosis"),

@@ -226,3 +226,14 @@ def test_imbalanced_labels_judged_by_balanced_accuracy():
     assert [f.code for f in diagnose(flat, 1e-3, learned, labels, 2)] != ["not_learning"]
     ignores = np.zeros_like(labels)
     assert "not_learning" in [f.code for f in diagnose(flat, 1e-3, ignores, labels, 2)]
+
+
+ADVISED = [b for b in BROKEN if len(b) > 4 and all("=" in word for word in b[4].split())]  # plain overrides
+
+
+@pytest.mark.parametrize("overrides,code,severity,when,advice", ADVISED, ids=[b[4] for b in ADVISED])
+def test_applying_the_advice_clears_the_finding(mlexp, tmp_path, overrides, code, severity, when, advice):
+    result = mlexp("train", *SMALL, *with_data(overrides, tmp_path), *advice.split())
+    assert result.code == 0, result.err
+    [run] = run_dirs(tmp_path / "outputs")
+    assert code not in findings(run, "preflight.json" if when == "preflight" else "diagnosis.json")

@@ -47,9 +47,8 @@ def _rate_high(cfg, rows):
     limit = HIGH_RATE.get(cfg.optimizer.name, 0.1)
     if effective_rate(cfg) > limit:
         momentum = cfg.optimizer.get("momentum") or 0.0
-        if momentum >= 0.95:
-            return _offer(cfg, "optimizer.momentum", 0.9)
-        return _offer(cfg, "optimizer.learning_rate", float(cfg.optimizer.learning_rate / 100))
+        rate = _offer(cfg, "optimizer.learning_rate", float(limit / 100))
+        return f"{rate} optimizer.momentum=0.9" if momentum > 0.9 else rate
     return None
 
 

@@ -110,8 +110,8 @@ def _learning_rate(cfg, splits) -> list[Finding]:
     momentum = cfg.optimizer.get("momentum") or 0.0
     with_momentum = f" (with momentum {momentum:g}: an effective step of {step:g})" if momentum else ""
     suggestion = f"optimizer.learning_rate={0.001 if limit < 1 else 0.01}"
-    if momentum and lr <= limit:
-        suggestion = "optimizer.momentum=0.9"
+    if momentum > 0.9:  # the usual momentum, at a rate that keeps lr / (1 - momentum) in range
+        suggestion = f"optimizer.learning_rate={0.001 if limit < 1 else 0.01} optimizer.momentum=0.9"
     return [
         Finding(
             "learning_rate_too_high", "warning",
