@@ -26,7 +26,7 @@ def test_multirun_writes_a_summary_with_exactly_the_varied_columns(mlexp, tmp_pa
     assert result.code == 0, result.err
     folder = sweep_dir(tmp_path)
     summary = pd.read_csv(folder / "summary.csv")
-    assert list(summary.columns) == ["model.activation", *METRIC_COLUMNS, "reason", "run"]
+    assert list(summary.columns) == ["name", "model.activation", *METRIC_COLUMNS, "reason", "run"]
     assert summary["model.activation"].tolist() == ["sigmoid", "relu"]
     for _, row in summary.iterrows():
         metrics = read_metrics(Path(row["run"]))
@@ -35,7 +35,7 @@ def test_multirun_writes_a_summary_with_exactly_the_varied_columns(mlexp, tmp_pa
         assert row["status"] == "completed"
     report = (folder / "comparison.md").read_text()
     best = summary.loc[summary["best_val_accuracy"].idxmax(), "model.activation"]
-    assert f"| **best** | {best} |" in report
+    assert f"| **best** | model.activation={best} | {best} |" in report
     assert "![curves_model.activation](plots/curves_model.activation.png)" in report
     for figure in ("curves_model.activation.png", "test_accuracy.png"):
         assert (folder / "plots" / figure).read_bytes()[:4] == b"\x89PNG"
@@ -53,7 +53,7 @@ def test_failing_job_is_isolated_reported_and_makes_the_exit_code_non_zero(mlexp
     summary = pd.read_csv(folder / "summary.csv")
     assert summary["status"].tolist() == ["completed", "failed", "completed"]
     assert (
-        "## Failed runs\n\n- `1`: ConfigError: Config error at model.dropout: got 1.5"
+        "## Failed runs\n\n- `1` (model.dropout=1.5): ConfigError: Config error at model.dropout: got 1.5"
         in (folder / "comparison.md").read_text()
     )
     relative = folder.relative_to(tmp_path)

@@ -228,7 +228,9 @@ def _underfitting(rows, lr, cfg=None, size=0) -> list[Finding]:
     last = rows[-1]
     train, val = last.get("accuracy", 1.0), last.get("val_accuracy", 1.0)
     improving = len(rows) > 1 and rows[-1]["loss"] < rows[-2]["loss"] * 0.99
-    crippled = train < val - 0.05
+    # Training below validation is normal lag in early epochs; it is a cause only with dropout or augmentation.
+    held_back = cfg is not None and ((cfg.model.get("dropout") or 0) >= 0.3 or bool(cfg.augmentation.get("layers")))
+    crippled = held_back and train < val - 0.05
     if train >= 0.8 or train - val > 0.05 or not (improving or crippled):
         return []
     why = "the loss was still falling at the last epoch" if not crippled else (

@@ -31,7 +31,8 @@ class RunRecord:
 
     @property
     def reason(self) -> str:
-        return str(self.metrics.get("error", "")).splitlines()[0] if self.metrics.get("error") else ""
+        # The whole message on one line: its first line alone can end at "...not found in:", before the path.
+        return " ".join(line.strip() for line in str(self.metrics.get("error") or "").splitlines())[:400]
 
 
 def is_run_dir(path: Path) -> bool:

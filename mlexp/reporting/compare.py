@@ -70,21 +70,25 @@ def score_of(records: list[RunRecord]) -> str:
 
 
 def build(records: list[RunRecord], objective: str | None = None) -> Comparison:
-    varied = varied_keys(records) if len(records) > 1 else []
+    from mlexp.reporting.names import component_keys, run_labels
+
+    varied = component_keys(records, varied_keys(records)) if len(records) > 1 else []
     if len({r.data for r in records if r.data}) > 1:  # same config, other files: say so in every table
         varied.append("data")
     score = score_of(records)
     objective = objective or f"best_val_{score}"
     columns = metric_columns(score)
     rows = []
-    for record in records:
-        row = {key: text(record.data[:8] if key == "data" else record.config.get(key)) for key in varied}
+    names = run_labels(records, varied) if records else []
+    for record, name in zip(records, names, strict=True):
+        row = {"name": name}
+        row |= {key: text(record.data[:8] if key == "data" else record.config.get(key)) for key in varied}
         row.update({name: record.metrics.get(name) for name in columns})
         row["status"] = record.status
         row["reason"] = record.reason
         row["run"] = str(record.path)
         rows.append(row)
-    table = pd.DataFrame(rows, columns=[*varied, *columns, "reason", "run"])
+    table = pd.DataFrame(rows, columns=["name", *varied, *columns, "reason", "run"])
     groups, verdict = seed_groups(table, varied, objective, f"test_{score}")
     return Comparison(records, table, varied, groups, verdict, objective, score)
 
@@ -149,19 +153,20 @@ def default_output(paths: list[Path]) -> Path:
 
 
 def console_table(comparison: Comparison) -> str:
-    columns = [*comparison.varied, comparison.objective, comparison.test_metric, "epochs_run", "status"]
+    columns = ["name", comparison.objective, comparison.test_metric, "epochs_run", "status"]
     table = ranked(comparison)[columns]
     return table.to_string(index=False, formatters={c: text for c in columns}) if len(table) else "(no runs)"
 
 
 def write_report(comparison: Comparison, out: Path) -> Path:
-    from mlexp.reporting import plots
+    from mlexp.reporting import html, plots
 
     out.mkdir(parents=True, exist_ok=True)
     with runs.atomic_path(out / SUMMARY) as tmp:
         comparison.table.to_csv(tmp, index=False)
     figures = plots.comparison_figures(comparison, out / "plots")
     runs.write_text(out / REPORT, markdown(comparison, [f.relative_to(out) for f in figures], out))
+    html.write(comparison, ranked(comparison), [f.relative_to(out) for f in figures], out)
     log.info("Comparison of %d runs: %s", len(comparison.records), out / REPORT)
     return out / REPORT
 
@@ -174,6 +179,8 @@ def ranked(comparison: Comparison) -> pd.DataFrame:
 
 
 def markdown(comparison: Comparison, figures: list[Path], out: Path) -> str:
+    from mlexp.reporting.names import header
+
     table = ranked(comparison)
     counts = table["status"].value_counts()
     lines = [
@@ -185,6 +192,7 @@ def markdown(comparison: Comparison, figures: list[Path], out: Path) -> str:
         "",
     ]
     columns = [
+        "name",
         *comparison.varied,
         comparison.objective,
         comparison.test_metric,
@@ -196,13 +204,14 @@ def markdown(comparison: Comparison, figures: list[Path], out: Path) -> str:
     best_index = table[comparison.objective].first_valid_index()
     body = []
     for index, row in table.iterrows():
-        cells = [text(row[c]) for c in columns] + [_relative(row["run"], out)]
+        run = _relative(row["run"], out)
+        cells = [text(row[c]) for c in columns] + [f"[{run}]({run}) ([config]({run}/{runs.CONFIG}))"]
         body.append(["**best**" if index == best_index else "", *cells])
-    lines += _table(["", *columns, "run"], body)
+    lines += _table(["", *(header(c) for c in columns), "run"], body)
     failed = table[table["status"] == "failed"]
     if len(failed):
         lines += ["", "## Failed runs", ""]
-        lines += [f"- `{_relative(r['run'], out)}`: {r['reason']}" for _, r in failed.iterrows()]
+        lines += [f"- `{_relative(r['run'], out)}` ({r['name']}): {r['reason']}" for _, r in failed.iterrows()]
     if comparison.groups is not None:
         lines += ["", "## Seed groups", ""]
         g = comparison.groups
@@ -213,7 +222,7 @@ def markdown(comparison: Comparison, figures: list[Path], out: Path) -> str:
              _pm(r[f"{test}_mean"], r[f"{test}_std"])]
             for _, r in g.iterrows()
         ]  # fmt: skip
-        lines += _table([*keys, "n", f"{obj} mean ± std", f"{test} mean ± std"], rows)
+        lines += _table([*(header(k) for k in keys), "n", f"{obj} mean ± std", f"{test} mean ± std"], rows)
         lines += ["", comparison.verdict]
     if figures:
         lines += ["", "## Figures", ""]

@@ -6,6 +6,11 @@ from pathlib import Path
 
 from mlexp.runs import atomic_path
 
+# Okabe-Ito: told apart with the common colour-vision deficiencies, and in greyscale by line style.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+STYLES = ("-", "--", "-.", ":")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
 
 def learning_curves(rows: list[dict[str, float]], path: Path, title: str = "", score: str = "accuracy") -> None:
     """Loss and the task's score (accuracy, or mae) per epoch: training dashed, validation solid."""
@@ -54,9 +59,9 @@ def _safe(key: str) -> str:
 
 
 def _value(record, key: str) -> str:
-    from mlexp.reporting.collect import text
+    from mlexp.reporting.names import short
 
-    return record.overrides.get(key) or text(record.config.get(key))
+    return record.overrides.get(key) or short(record.config.get(key))
 
 
 def _overlaid_curves(records, key: str, path: Path, score: str = "accuracy") -> None:
@@ -67,8 +72,9 @@ def _overlaid_curves(records, key: str, path: Path, score: str = "accuracy") -> 
     from matplotlib.ticker import MaxNLocator
 
     values = list(dict.fromkeys(_value(r, key) for r in records))
-    colours = {v: plt.cm.tab10(i % 10) for i, v in enumerate(values)}
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    look = {v: (PALETTE[i % len(PALETTE)], STYLES[i % len(STYLES)], MARKERS[i % len(MARKERS)])
+            for i, v in enumerate(values)}  # fmt: skip
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     for ax, metric in zip(axes, (score, "loss"), strict=True):
         labelled = set()
         for record in records:
@@ -76,13 +82,16 @@ def _overlaid_curves(records, key: str, path: Path, score: str = "accuracy") -> 
             if history.empty or f"val_{metric}" not in history:
                 continue
             value = _value(record, key)
+            colour, style, marker = look[value]
             label = None if value in labelled else f"{key}={value}"
             labelled.add(value)
-            epochs = history["epoch"] if "epoch" in history else range(1, len(history) + 1)
-            ax.plot(epochs, history[f"val_{metric}"], "-", color=colours[value], label=label)
+            epochs = list(history["epoch"] if "epoch" in history else range(1, len(history) + 1))
+            curve = list(history[f"val_{metric}"])
+            ax.plot(epochs, curve, style, color=colour, label=label, linewidth=1.6)
+            ax.plot(epochs[-1:], curve[-1:], marker, color=colour, markersize=7)  # where each run ends
             if metric in history:
-                ax.plot(epochs, history[metric], "--", color=colours[value], alpha=0.6)
-        ax.set_title(f"validation {metric} (training dashed)")
+                ax.plot(epochs, history[metric], style, color=colour, alpha=0.35, linewidth=1)
+        ax.set_title(f"How does validation {metric} evolve with {key}? (training faint)", fontsize=9)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
@@ -94,33 +103,54 @@ def _overlaid_curves(records, key: str, path: Path, score: str = "accuracy") -> 
 
 
 def _test_score_bars(comparison, path: Path) -> bool:
+    """The test score per run (or seed group): values on the bars, the axis from 0, names from meaning."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from mlexp.reporting.names import header
+
     table, test = comparison.table, comparison.test_metric
     if comparison.groups is not None:
         groups = comparison.groups
         keys = [c for c in groups.columns if c in comparison.varied]
-        labels = [", ".join(str(row[k]) for k in keys) for _, row in groups.iterrows()]
+        labels = [", ".join(f"{header(k)}={row[k]}" for k in keys) for _, row in groups.iterrows()]
         heights, errors = groups[f"{test}_mean"], groups[f"{test}_std"].fillna(0)
     else:
         scored = table[table[test].notna()]
-        keys = [k for k in comparison.varied if k != "seed"][:3]
-        labels = [", ".join(str(row[k]) for k in keys) or Path(row["run"]).name for _, row in scored.iterrows()]
+        labels = list(scored["name"])
         heights, errors = scored[test], None
     if len(heights) == 0:
         return False
-    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(labels) + 2), 4), constrained_layout=True)
-    ax.bar(range(len(labels)), heights, yerr=errors, capsize=4, color="tab:blue")
-    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel(test.replace("_", " ") + (" (mean ± std over seeds)" if errors is not None else ""))
-    if comparison.score == "accuracy":
-        low = float(min(heights)) - (float(max(errors)) if errors is not None else 0)
-        ax.set_ylim(max(0.0, low - 0.05), min(1.0, float(max(heights)) + 0.05))
+    width = max(6, 0.8 * len(labels) + 3)
+    fig, ax = plt.subplots(figsize=(width, 4.5), layout="constrained")
+    colours = [PALETTE[i % len(PALETTE)] for i in range(len(labels))]
+    bars = ax.bar(range(len(labels)), heights, yerr=errors, capsize=4, color=colours)
+    shown = "{:.3f}" if comparison.score == "accuracy" else "{:.4g}"
+    ax.bar_label(bars, labels=[shown.format(h) for h in heights], padding=3, fontsize=8)
+    ax.set_xticks(range(len(labels)), [_wrap(label) for label in labels], rotation=20, ha="right", fontsize=8)
+    spread = " (mean ± std over seeds)" if errors is not None else ""
+    ax.set_ylabel(test.replace("_", " ") + spread)
+    top = float(max(heights)) + (float(max(errors)) if errors is not None else 0.0)
+    ax.set_ylim(0.0, min(1.08, top * 1.12) if comparison.score == "accuracy" else top * 1.15)  # honest: from 0
+    better = "higher" if comparison.score == "accuracy" else "lower"
+    ax.set_title(f"Which run scores best on the test split? ({test.replace('_', ' ')}, {better} is better)",
+                 fontsize=10)  # fmt: skip
     ax.grid(axis="y", alpha=0.3)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100)
     plt.close(fig)
     return True
+
+
+def _wrap(label: str, width: int = 28) -> str:
+    """Long names on several lines, at the commas, so nothing is clipped."""
+    lines, line = [], ""
+    for part in label.split(", "):
+        if line and len(line) + len(part) + 2 > width:
+            lines.append(line)
+            line = part
+        else:
+            line = f"{line}, {part}" if line else part
+    return "\n".join([*lines, line])

@@ -1,0 +1,102 @@
+"""report.html beside comparison.md: one self-contained page (figures embedded, no network) with a
+sortable table, the doctor's findings per run, the seed-group verdict and links to every run."""
+
+from __future__ import annotations
+
+import base64
+import json
+from html import escape
+from pathlib import Path
+
+from mlexp import runs
+from mlexp.reporting.collect import text
+
+REPORT = "report.html"
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; }
+th { background: #f0f0f0; cursor: pointer; user-select: none; }
+th[aria-sort=ascending]::after { content: " \\25B2"; } th[aria-sort=descending]::after { content: " \\25BC"; }
+tr.best { background: #e6f3ff; } .error { color: #b00; } .warning { color: #a60; }
+img { max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }
+"""
+# Click a header to sort by it (numbers as numbers); click again to reverse.
+SCRIPT = """
+document.querySelectorAll("table.sortable th").forEach((th, col) => th.addEventListener("click", () => {
+  const body = th.closest("table").tBodies[0];
+  const up = th.getAttribute("aria-sort") !== "ascending";
+  th.closest("tr").querySelectorAll("th").forEach(h => h.removeAttribute("aria-sort"));
+  th.setAttribute("aria-sort", up ? "ascending" : "descending");
+  const key = row => { const t = row.cells[col].dataset.value ?? row.cells[col].textContent.trim();
+                       const n = parseFloat(t); return isNaN(n) ? t : n; };
+  [...body.rows].sort((a, b) => { const x = key(a), y = key(b);
+      const c = (typeof x === "number" && typeof y === "number") ? x - y : String(x).localeCompare(String(y));
+      return up ? c : -c; }).forEach(row => body.appendChild(row));
+}));
+"""
+
+
+def findings_of(run_dir: Path) -> list[dict]:
+    """The doctor's findings of a run: pre-flight warnings and the diagnosis ([] when none were written)."""
+    found = []
+    for name in ("preflight.json", "diagnosis.json"):
+        try:
+            found += json.loads((Path(run_dir) / name).read_text()).get("findings", [])
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _image(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<figure><img alt="{escape(path.stem)}" src="data:image/png;base64,{data}"></figure>'
+
+
+def write(comparison, ranked, figures: list[Path], out: Path) -> Path:
+    from mlexp.reporting.compare import higher_is_better
+    from mlexp.reporting.names import header
+
+    metric_columns = [comparison.objective, comparison.test_metric, "test_loss", "epochs_run", "wall_seconds"]
+    columns = ["name", *comparison.varied, *metric_columns, "status"]
+    head = "".join(f"<th>{escape(header(c))}</th>" for c in columns) + "<th>doctor</th><th>run</th>"
+    best = ranked[comparison.objective].first_valid_index()
+    rows = []
+    for index, row in ranked.iterrows():
+        cells = "".join(f'<td data-value="{escape(text(row[c]))}">{escape(text(row[c]))}</td>' for c in columns)
+        doctor = (
+            "; ".join(
+                f'<span class="{escape(f["severity"])}">{escape(f["code"])}</span>' for f in findings_of(row["run"])
+            )
+            or "healthy"
+        )
+        link = escape(_link(row["run"], out))
+        run = f'<a href="{link}">{escape(Path(row["run"]).name)}</a> (<a href="{link}/{runs.CONFIG}">config</a>)'
+        rows.append(f"<tr{' class=best' if index == best else ''}>{cells}<td>{doctor}</td><td>{run}</td></tr>")
+    order = "higher" if higher_is_better(comparison.objective) else "lower"
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8"><title>mlexp comparison</title>',
+        f"<style>{STYLE}</style></head><body>", "<h1>Comparison</h1>",
+        f"<p>{len(ranked)} runs, sorted by {escape(comparison.objective)} ({order} is better); the best is "
+        "highlighted. Click a column to sort.</p>",
+        f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>',
+    ]  # fmt: skip
+    if comparison.verdict:
+        parts.append(f"<h2>Seed groups</h2><p>{escape(comparison.verdict)}</p>")
+    failed = ranked[ranked["status"] == "failed"]
+    if len(failed):
+        items = "".join(f"<li>{escape(r['name'])}: {escape(r['reason'])}</li>" for _, r in failed.iterrows())
+        parts.append(f"<h2>Failed runs</h2><ul>{items}</ul>")
+    if figures:
+        parts.append("<h2>Figures</h2>" + "".join(_image(out / f) for f in figures))
+    parts.append(f"<script>{SCRIPT}</script></body></html>")
+    path = out / REPORT
+    runs.write_text(path, "\n".join(parts) + "\n")
+    return path
+
+
+def _link(run: str, out: Path) -> str:
+    try:
+        return Path(run).resolve().relative_to(out.resolve()).as_posix()
+    except ValueError:
+        return Path(run).resolve().as_uri()
