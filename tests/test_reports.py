@@ -86,9 +86,28 @@ def test_optimizer_sweep_reads_at_a_glance(mlexp, tmp_path):
     page.feed((sweep / "report.html").read_text())
     assert page.rows == 3 and page.scripts == 1  # header and two runs; the sorting script
     assert page.headers[:3] == ["name", "optimizer", "best_val_accuracy"] and "doctor" in page.headers
-    assert len(page.images) == 2 and all(src.startswith("data:image/png;base64,") for src in page.images)
+    figures = sorted((sweep / "plots").glob("*.png"))
+    assert len(page.images) == len(figures) >= 2
+    assert all(src.startswith("data:image/png;base64,") for src in page.images)
     assert all(base64.b64decode(src.split(",", 1)[1])[:4] == b"\x89PNG" for src in page.images)
     assert "0/resolved_config.yaml" in page.links and not any(link.startswith("http") for link in page.links)
+
+
+def test_the_doctors_findings_per_run_are_one_figure(tmp_path):
+    import json
+
+    from mlexp.reporting import compare
+
+    for i, found in enumerate(([], [{"code": "underfitting", "severity": "warning"}])):
+        run = tmp_path / str(i)
+        run.mkdir()
+        (run / "resolved_config.yaml").write_text(f"seed: {i}\nmodel:\n  name: mlp\n")
+        (run / "metrics.json").write_text(json.dumps({"status": "completed", "test_accuracy": 0.5 + i / 10}))
+        (run / "diagnosis.json").write_text(json.dumps({"findings": found}))
+    comparison = compare.compare([tmp_path / "0", tmp_path / "1"], tmp_path / "cmp")
+    assert (tmp_path / "cmp/plots/doctor.png").stat().st_size > 1000
+    assert "![doctor](plots/doctor.png)" in (tmp_path / "cmp/comparison.md").read_text()
+    assert list(comparison.table["name"]) == ["seed=0", "seed=1"]
 
 
 def test_a_failed_runs_reason_is_whole(mlexp, tmp_path):
@@ -133,7 +152,7 @@ def test_report_html_in_a_real_headless_browser(mlexp, tmp_path):
         errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
         assert errors == []
         images = browser.find_elements(By.TAG_NAME, "img")
-        assert len(images) == 2
+        assert len(images) == len(list((tmp_path / "outputs/sweep/plots").glob("*.png"))) >= 2
         assert all(browser.execute_script("return arguments[0].naturalWidth", img) > 100 for img in images)
         names = lambda: [row.find_elements(By.TAG_NAME, "td")[0].text  # noqa: E731
                          for row in browser.find_elements(By.CSS_SELECTOR, "tbody tr")]  # fmt: skip

@@ -51,7 +51,43 @@ def comparison_figures(comparison, folder: Path) -> list[Path]:
     path = folder / f"{comparison.test_metric}.png"
     if _test_score_bars(comparison, path):
         figures.append(path)
+    path = folder / "doctor.png"
+    if _doctor_grid(comparison, path):
+        figures.append(path)
     return figures
+
+
+def _doctor_grid(comparison, path: Path) -> bool:
+    """Which run got which of the doctor's findings: runs down, finding codes across (errors dark)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from mlexp.reporting.html import findings_of
+
+    table = comparison.table
+    found = [{f["code"]: f["severity"] for f in findings_of(run)} for run in table["run"]]
+    codes = sorted({code for run in found for code in run})
+    if not codes:
+        return False
+    level = {"info": 1, "warning": 2, "error": 3}
+    grid = np.array([[level.get(run.get(code), 0) for code in codes] for run in found])
+    fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(codes) + 3), max(2.5, 0.4 * len(found) + 1.5)),
+                           layout="constrained")  # fmt: skip
+    colours = matplotlib.colors.ListedColormap(["#FFFFFF", "#56B4E9", "#E69F00", "#D55E00"])
+    ax.imshow(grid, cmap=colours, vmin=0, vmax=3, aspect="auto")
+    ax.set_xticks(range(len(codes)), codes, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(found)), [_wrap(name, 40) for name in table["name"]], fontsize=8)
+    for (i, j), value in np.ndenumerate(grid):
+        if value:
+            ax.text(j, i, ("info", "warning", "error")[value - 1], ha="center", va="center", fontsize=7)
+    ax.set_title("What did the doctor find in each run?", fontsize=10)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    return True
 
 
 def _safe(key: str) -> str:
