@@ -97,9 +97,11 @@ def choose(run: runs.RunDir, from_epoch: int | None = None) -> tuple[int, Path] 
 def restore(run: runs.RunDir, keras, chosen: tuple[int, Path]):
     """(model, epochs completed) from the backup that choose() picked and checked."""
     from mlexp.models.backbone import preprocessing_layer
+    from mlexp.schedules import register as register_schedules
 
     epochs, path = chosen
     preprocessing_layer()  # mlexp's own layer, registered before Keras reads a backbone model
+    register_schedules()
     try:
         model = keras.models.load_model(path)
     except Exception as exc:  # a whole archive whose content Keras refuses: any of its loader's errors

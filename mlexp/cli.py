@@ -153,6 +153,34 @@ def _data(argv: list[str]) -> int:
     return 0
 
 
+def _lr_find(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="mlexp lr-find",
+        description="The learning-rate range test: the rate grows exponentially per batch while the loss is "
+        "recorded; writes lr_find.png, lr_find.csv and prints the suggested optimizer.learning_rate.",
+    )
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, as for mlexp train")
+    parser.add_argument("--steps", type=int, default=100, help="batches (default: 100)")
+    parser.add_argument("--start", type=float, default=1e-7, help="first rate (default: 1e-7)")
+    parser.add_argument("--end", type=float, default=10.0, help="last rate (default: 10)")
+    parser.add_argument("--out", type=Path, help="folder (default: outputs/lr_find/<time>)")
+    args = parser.parse_args(argv)
+    if args.steps < 10:
+        raise MlexpError(f"--steps: got {args.steps}; expected an integer >= 10")
+    from mlexp.lr_find import find
+
+    _logging()
+    result = find(args.overrides, args.out, args.steps, args.start, args.end)
+    print(f"Loss lowest at learning rate {result['lowest_loss_rate']:.3g}; falling fastest at "
+          f"{result['suggested']:.3g} ({result['steps']} steps, {result['optimizer']}).")  # fmt: skip
+    print(f"Try: mlexp train {' '.join(args.overrides)} optimizer.learning_rate={result['suggested']:.2g}".replace(
+        "  ", " "))  # fmt: skip
+    print(f"Curve: {result['out']}/lr_find.png")
+    return 0
+
+
 def _report(argv: list[str]) -> int:
     import argparse
 
@@ -243,6 +271,7 @@ VERBS: dict[str, Verb] = {
     "compare": Verb("compare run or sweep directories: summary.csv, comparison.md, plots", _compare),
     "check": Verb("validate a config, build the model and run the pre-flight checks, without training", _check),
     "data": Verb("look at a dataset: splits, class counts, value ranges, sample and augmented images", _data),
+    "lr-find": Verb("the learning-rate range test: loss against an exponentially growing rate, a suggestion", _lr_find),
     "report": Verb("regenerate a finished run's diagnosis, debug figures and report.md", _report),
     "predict": Verb("predict with a finished run's model on arrays, images, tables or texts (CSV)", _predict),
     "export": Verb("write a finished run's model as keras, savedmodel or tflite, with its config", _export),

@@ -240,8 +240,10 @@ def load_model(path: Path, keras, **kwargs):
     if problem:
         raise UnreadableModel(path, problem)
     from mlexp.models.backbone import preprocessing_layer
+    from mlexp.schedules import register as register_schedules
 
     preprocessing_layer()  # registers mlexp's own layer, so backbone models load (in safe mode too)
+    register_schedules()  # and its per-batch learning-rate schedules
     try:
         return keras.models.load_model(path, **kwargs)
     except Exception as exc:  # a whole archive whose content Keras refuses: any of its loader's errors

@@ -93,6 +93,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
     from mlexp.tracking import write_hparams
 
     keras.backend.clear_session(free_memory=True)  # sweep jobs share a process: start each from a clean state
+    keras.mixed_precision.set_global_policy(cfg.trainer.get("precision", "float32"))  # set by every run, so reset too
     keras.utils.set_random_seed(cfg.seed)
     if cfg.trainer.deterministic:
         tf.config.experimental.enable_op_determinism()  # process-wide: later runs in this process keep it

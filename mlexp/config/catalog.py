@@ -21,6 +21,7 @@ from mlexp.config.rules import (
     string,
     string_list,
 )  # fmt: skip
+from mlexp.schedules import BATCH_SCHEDULES
 from mlexp.tasks import TASKS
 
 # keras.applications networks model=backbone builds (mlexp.models.backbone.ARCHS knows their preprocessing).
@@ -192,6 +193,16 @@ _OPTIMIZER_COMMON = {
     "clipnorm": optional(POSITIVE),
     "clipvalue": optional(POSITIVE),
     "global_clipnorm": optional(POSITIVE),
+    "gradient_accumulation_steps": optional(integer(2)),  # Keras 3: update every N batches, gradients averaged
+    "schedule": optional(
+        mapping(
+            {
+                "name": choice(BATCH_SCHEDULES, "a per-batch schedule:"),
+                "warmup_epochs": NON_NEGATIVE,
+                "final_fraction": number(0, 1),
+            }
+        )
+    ),  # fmt: skip
 }
 _ADAM = {"beta_1": BETA, "beta_2": BETA, "epsilon": POSITIVE}
 OPTIMIZERS: dict[str, dict[str, Rule]] = {
@@ -305,6 +316,7 @@ TRAINER: dict[str, Rule] = {
     "devices": optional(string_list()),
     "overfit_check": boolean(),
     "class_weight": optional(choice(("balanced",))),  # weight classes by their inverse frequency (imbalance)
+    "precision": choice(("float32", "mixed_float16", "mixed_bfloat16")),  # Keras' mixed-precision policy
     "verbose": choice((0, 1, 2, "auto")),
 }
 

@@ -73,6 +73,8 @@ def choice(options: Iterable, what: str = "one of") -> Choice:
 
 
 def optional(rule: Rule) -> Rule:
+    if isinstance(rule, Mapping):
+        return Mapping(f"{rule.expected} or null", lambda v: v is None or rule.test(v), rule.rules, nullable=True)
     if isinstance(rule, Choice):
         return Choice(f"{rule.expected} or null", rule.test, rule.options + (None,))
     return Rule(f"{rule.expected} or null", lambda v: v is None or rule.test(v))
@@ -117,8 +119,11 @@ class Mapping(Rule):
     """A nested section (model.fine_tune): each key checked by its own rule, unknown keys named."""
 
     rules: dict = None
+    nullable: bool = False
 
     def check(self, key: str, value: Any) -> None:
+        if value is None and self.nullable:
+            return
         if not isinstance(value, dict):
             raise ConfigError(key, value, self.expected)
         for name in value:

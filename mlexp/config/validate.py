@@ -145,6 +145,15 @@ def _check_combinations(plain: dict[str, Any]) -> None:
         raise ConfigError(
             "model.block_dropout", dropouts, f"one rate per block of model.filters ({len(blocks)}), or []"
         )
+    schedule = plain["optimizer"].get("schedule")
+    if schedule is not None:
+        if "name" not in schedule:
+            raise ConfigError("optimizer.schedule.name", None, "one_cycle, cosine or linear")
+        if (plain.get("callbacks") or {}).get("lr_scheduler", {}).get("enabled"):
+            raise ConfigError(
+                "optimizer.schedule", schedule["name"],
+                "null with callbacks.lr_scheduler.enabled=true (one schedule sets the rate: per batch or per epoch)",
+            )  # fmt: skip
     if model.get("name") == "backbone" and model.get("input_size") is not None:
         from mlexp.models.backbone import ARCHS
 

@@ -21,6 +21,13 @@ FAMILIES = {
 }
 
 
+def steps_per_epoch(cfg, spec) -> int:
+    """Batches per epoch, as the training pipeline makes them: every sample once."""
+    import math
+
+    return max(math.ceil(spec.sizes.get("train", 0) / cfg.trainer.batch_size), 1)
+
+
 def build(cfg, spec):
     """A compiled keras.Model for the validated run config `cfg` and the data's DatasetSpec."""
     import keras
@@ -39,7 +46,7 @@ def build(cfg, spec):
         outputs, loss, metrics = hidden, cfg.model.loss, ["accuracy"]
     model = keras.Model(inputs, outputs, name=cfg.model.name)
     model.compile(
-        optimizer=build_optimizer(cfg.optimizer),
+        optimizer=build_optimizer(cfg.optimizer, steps_per_epoch(cfg, spec), cfg.trainer.epochs),
         loss=loss,
         metrics=metrics,
         run_eagerly=cfg.trainer.run_eagerly,

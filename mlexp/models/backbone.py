@@ -210,8 +210,9 @@ def find(model):
 def unfreeze(model, cfg, build_optimizer) -> None:
     """The fine-tuning phase: unfreeze the backbone (all of it, or its last N layers) and recompile with
     the learning rate times fine_tune.lr_factor (a fresh optimizer, as Keras' guide does)."""
-    import keras
     from omegaconf import OmegaConf
+
+    from mlexp.models.components import recompile
 
     network = find(model)
     network.trainable = True
@@ -220,10 +221,7 @@ def unfreeze(model, cfg, build_optimizer) -> None:
         layer.trainable = False
     _keep_batch_norm_frozen(network)
     lr = cfg.optimizer.learning_rate * cfg.model.fine_tune.lr_factor
-    optimizer = build_optimizer(OmegaConf.merge(cfg.optimizer, {"learning_rate": lr}))
-    config = model.get_compile_config()
-    config["optimizer"] = keras.optimizers.serialize(optimizer)
-    model.compile_from_config(config)
+    recompile(model, build_optimizer(OmegaConf.merge(cfg.optimizer, {"learning_rate": lr})))
     trainable = sum(int(w.numpy().size) for w in network.trainable_weights)
     log.info("Fine-tuning from here: %s of the backbone unfrozen (%s weights), learning rate %g",
              f"the last {last} layers" if last else "all", f"{trainable:,}", lr)  # fmt: skip

@@ -47,12 +47,15 @@ class Head:
 
         if self.logits and self.task in ("multilabel", "regression"):
             raise ConfigError("model.logits", True, f"false for a {self.task} task (its head is built without)")
+        # float32 under mixed precision too: softmax and the loss need its range (Keras' mixed-precision guide)
         dense = lambda units, activation: keras.layers.Dense(  # noqa: E731
-            units, activation=activation, kernel_regularizer=kernel_regularizer(), name="head"
+            units, activation=activation, kernel_regularizer=kernel_regularizer(), name="head", dtype="float32"
         )
         if self.task == "regression":
             outputs = dense(1, None)(x)
-            outputs = keras.layers.Rescaling(self.target_std, offset=self.target_mean, name="target_units")(outputs)
+            outputs = keras.layers.Rescaling(
+                self.target_std, offset=self.target_mean, name="target_units", dtype="float32"
+            )(outputs)
             metrics = [
                 keras.metrics.MeanAbsoluteError(name="mae"),
                 keras.metrics.RootMeanSquaredError(name="rmse"),

@@ -1,0 +1,84 @@
+"""Training tools: per-batch schedules with warm-up, gradient accumulation, mixed precision, the LR finder."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import read_metrics
+
+FAST = ["trainer.verbose=0", "model.hidden_units=[32]"]
+
+
+def test_one_cycle_warms_up_then_anneals_every_batch_and_the_model_reloads(mlexp, tmp_path):
+    result = mlexp("train", *FAST, "trainer.epochs=4", "optimizer.learning_rate=0.01",
+                   "optimizer.schedule={name: one_cycle, warmup_epochs: 1}", "hydra.run.dir=outputs/oc")  # fmt: skip
+    assert result.code == 0, result.err
+    rates = pd.read_csv(tmp_path / "outputs/oc/history.csv")["learning_rate"].tolist()
+    assert rates[0] == pytest.approx(0.01, rel=1e-3)  # the peak, after one epoch of warm-up
+    assert rates[0] > rates[1] > rates[2] > rates[3] and rates[3] == pytest.approx(0.0, abs=1e-6)
+    import keras
+
+    from mlexp import runs
+
+    model = runs.load_model(tmp_path / "outputs/oc/model.keras", keras)  # the schedule is registered
+    assert type(model.optimizer.learning_rate).__name__ != "float"
+
+
+def test_linear_and_cosine_schedules_with_warm_up(mlexp, tmp_path):
+    for name in ("linear", "cosine"):
+        result = mlexp("train", *FAST, "trainer.epochs=3", "optimizer.learning_rate=0.002",
+                       f"optimizer.schedule={{name: {name}, warmup_epochs: 1, final_fraction: 0.1}}",
+                       f"hydra.run.dir=outputs/{name}")  # fmt: skip
+        assert result.code == 0, result.err
+        rates = pd.read_csv(tmp_path / f"outputs/{name}/history.csv")["learning_rate"].tolist()
+        assert rates[0] == pytest.approx(0.002, rel=1e-3) and rates[-1] == pytest.approx(0.0002, rel=1e-2)
+
+
+def test_schedule_errors(mlexp):
+    result = mlexp("train", "optimizer.schedule={warmup_epochs: 1}")
+    assert (result.code, result.err) == (
+        2, "mlexp train: Config error at optimizer.schedule.name: got null; expected one_cycle, cosine or linear.\n"
+    )  # fmt: skip
+    result = mlexp("train", "optimizer.schedule={name: cosine}", "callbacks.lr_scheduler.enabled=true")
+    assert result.code == 2 and "one schedule sets the rate: per batch or per epoch" in result.err
+    result = mlexp("train", "optimizer.schedule={name: cyclic}")
+    assert result.code == 2 and "optimizer.schedule.name: got 'cyclic'" in result.err
+
+
+def test_gradient_accumulation_and_mixed_precision(mlexp, tmp_path):
+    result = mlexp("train", *FAST, "trainer.epochs=8", "optimizer.gradient_accumulation_steps=4",
+                   "trainer.precision=mixed_bfloat16", "hydra.run.dir=outputs/mixed")  # fmt: skip
+    assert result.code == 0, result.err
+    import keras
+
+    from mlexp import runs
+
+    model = runs.load_model(tmp_path / "outputs/mixed/model.keras", keras)
+    assert model.get_layer("head").dtype_policy.name == "float32"  # the head and loss stay float32
+    hidden = [layer for layer in model.layers if type(layer).__name__ == "Dense" and layer.name != "head"]
+    assert hidden[0].dtype_policy.name == "mixed_bfloat16"
+    assert model.optimizer.gradient_accumulation_steps == 4
+    assert read_metrics(tmp_path / "outputs/mixed")["test_accuracy"] > 0.3
+    assert mlexp("train", *FAST, "trainer.epochs=1", "hydra.run.dir=outputs/after").code == 0
+    after = runs.load_model(tmp_path / "outputs/after/model.keras", keras)
+    assert all(layer.dtype_policy.name == "float32" for layer in after.layers if hasattr(layer, "dtype_policy"))
+    bad = mlexp("train", "optimizer.gradient_accumulation_steps=1")
+    assert bad.code == 2 and "optimizer.gradient_accumulation_steps: got 1; expected an integer >= 2 or null" in bad.err
+
+
+def test_lr_find_writes_the_curve_and_suggests_a_rate_below_the_blow_up(mlexp, tmp_path):
+    import json
+
+    result = mlexp("lr-find", *FAST, "--out", "lrf", "--steps", "60")
+    assert result.code == 0, result.err
+    found = json.loads((tmp_path / "lrf/lr_find.json").read_text())
+    curve = pd.read_csv(tmp_path / "lrf/lr_find.csv")
+    assert len(curve) == found["steps"] <= 60 and curve["learning_rate"].is_monotonic_increasing
+    assert curve["learning_rate"].iloc[0] == pytest.approx(1e-7)
+    assert 1e-7 < found["suggested"] <= found["lowest_loss_rate"] < 10
+    assert (tmp_path / "lrf/lr_find.png").stat().st_size > 1000
+    suggested = f"optimizer.learning_rate={found['suggested']:.2g}"
+    assert f"Try: mlexp train trainer.verbose=0 model.hidden_units=[32] {suggested}" in result.out
+    bad = mlexp("lr-find", "--start", "1", "--end", "0.1")
+    assert (bad.code, bad.err) == (1, "mlexp lr-find: --start/--end: got 1 and 0.1; expected 0 < start < end\n")
+    assert mlexp("lr-find", "--steps", "5").code == 1
