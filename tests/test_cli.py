@@ -39,7 +39,8 @@ def test_cfg_job_prints_the_composed_config_without_training(mlexp, tmp_path):
     result = mlexp("train", "--cfg", "job", "optimizer=sgd", "model.hidden_units=[256,128]")
     assert result.code == 0
     cfg = yaml.safe_load(result.out)
-    assert cfg["optimizer"] == {"name": "sgd", "learning_rate": 0.01, "momentum": 0.0, "nesterov": False}
+    assert cfg["optimizer"] == {"name": "sgd", "learning_rate": 0.01, "momentum": 0.0, "nesterov": False,
+                                "gradient_accumulation_steps": None, "schedule": None}  # fmt: skip
     assert cfg["model"]["hidden_units"] == [256, 128]
     assert cfg["dataset"]["name"] == "digits"
     assert not (tmp_path / "outputs").exists()

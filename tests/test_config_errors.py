@@ -62,8 +62,8 @@ CASES = [
     (
         "+optimizer.momentum=0.9",
         "Config error at optimizer.momentum: got 0.9; expected a key that optimizer 'adam' takes: "
-        "amsgrad, beta_1, beta_2, clipnorm, clipvalue, epsilon, global_clipnorm, learning_rate, "
-        "weight_decay.",
+        "amsgrad, beta_1, beta_2, clipnorm, clipvalue, epsilon, global_clipnorm, gradient_accumulation_steps, "
+        "learning_rate, schedule, weight_decay.",
     ),
     (
         "+model.dropuot=0.2",
@@ -173,7 +173,8 @@ def test_unknown_key_without_plus_lists_the_known_keys(mlexp):
     assert result.err == (
         "mlexp train: Could not override 'optimizer.lr'.\n"
         "To append to your config use +optimizer.lr=0.1\n"
-        "Known keys there: amsgrad, beta_1, beta_2, epsilon, learning_rate, name.\n"
+        "Known keys there: amsgrad, beta_1, beta_2, epsilon, gradient_accumulation_steps, learning_rate, name, "
+        "schedule.\n"
     )
 
 

@@ -89,6 +89,7 @@ def test_frozen_backbone_keeps_the_weights_file_and_fine_tuning_changes_only_the
     assert read_metrics(tmp_path / "outputs/tuned")["epochs_run"] == 3
 
 
+@pytest.mark.slow
 def test_resume_across_the_phase_change_equals_an_uninterrupted_run(mlexp, tmp_path, folder, monkeypatch):
     import keras
 
