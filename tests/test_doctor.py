@@ -237,3 +237,18 @@ def test_applying_the_advice_clears_the_finding(mlexp, tmp_path, overrides, code
     assert result.code == 0, result.err
     [run] = run_dirs(tmp_path / "outputs")
     assert code not in findings(run, "preflight.json" if when == "preflight" else "diagnosis.json")
+
+
+def test_equal_rows_count_as_copies_only_when_rows_are_wide():
+    """Table rows of a few coded columns collide by chance; 64-pixel images that repeat are copies."""
+    from types import SimpleNamespace
+
+    from mlexp.doctor import data_checks
+
+    def splits(width):
+        x = np.repeat(np.eye(4, width, dtype=np.float32), 10, axis=0)  # 4 distinct rows, each 10 times
+        return SimpleNamespace(x_train=x, x_val=x[:0], x_test=x[:8], reader=None)
+
+    assert data_checks._duplicates(splits(8)) == []
+    [finding] = data_checks._duplicates(splits(64))
+    assert finding.code == "duplicates_across_splits" and finding.evidence["shared"] == 1
