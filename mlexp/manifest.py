@@ -18,12 +18,16 @@ PACKAGES = {
     "hydra-core": ("hydra-core",),
     "numpy": ("numpy",),
 }
+OPTIONAL = {"jax": ("jax",), "torch": ("torch",)}  # other Keras backends: recorded when installed
 
 
 def versions() -> dict[str, str | None]:
     found: dict[str, str | None] = {"mlexp": mlexp.__version__, "python": platform.python_version()}
     for name, distributions in PACKAGES.items():
         found[name] = next((v for d in distributions if (v := _version(d))), None)
+    for name, distributions in OPTIONAL.items():
+        if version := next((v for d in distributions if (v := _version(d))), None):
+            found[name] = version
     return found
 
 
@@ -58,8 +62,9 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
-def start(command: list[str], overrides: list[str], seed: int) -> dict[str, Any]:
+def start(command: list[str], overrides: list[str], seed: int, backend: str = "tensorflow") -> dict[str, Any]:
     return {
+        "backend": backend,
         "status": "running",
         "command": " ".join(command),
         "overrides": list(overrides),

@@ -15,6 +15,31 @@ _BANNER = (
 )
 
 
+BACKENDS = ("tensorflow", "jax", "torch")
+EXTRAS = {"jax": "jax", "torch": "torch"}  # the package each backend needs, from pip install "mlexp[NAME]"
+
+
+def use_backend(name: str) -> None:
+    """Run Keras on `name`: set before Keras is first imported; a process already on another backend
+    cannot switch (a sweep over backends runs its jobs in processes: hydra/launcher=joblib)."""
+    import importlib.util
+
+    from mlexp.errors import ConfigError
+
+    if name != "tensorflow" and importlib.util.find_spec(EXTRAS[name]) is None:
+        raise ConfigError("trainer.backend", name, f'a backend whose package is installed: pip install "mlexp[{name}]"')
+    if "keras" in sys.modules:
+        current = sys.modules["keras"].backend.backend()
+        if current != name:
+            raise ConfigError(
+                "trainer.backend", name,
+                f"{current}: Keras is already loaded on {current} in this process; run this job in its own "
+                "process (mlexp train in a new shell, or hydra/launcher=joblib for a sweep over backends)",
+            )  # fmt: skip
+        return
+    os.environ["KERAS_BACKEND"] = name
+
+
 def import_keras():
     """Return the keras module, importing TensorFlow with its banner filtered out of stderr."""
     if "keras" in sys.modules:

@@ -35,7 +35,10 @@ def train(
     With resume=True, continue the run in `run_dir` from its last completed epoch (or from the backup
     of `from_epoch`).
     """
+    from mlexp.tf_runtime import use_backend
+
     run = runs.RunDir(run_dir)
+    use_backend(cfg.trainer.get("backend", "tensorflow"))  # before Keras is imported
     check_devices(cfg.trainer)
     backup = backups.choose(run, from_epoch) if resume else None  # a damaged one is refused before any write
     if resume and run.file(runs.CONFIG).is_file():
@@ -45,7 +48,8 @@ def train(
         if not resume:
             run.claim()
         run.write_config(cfg)
-        record = manifest.start(command or ["mlexp", "train"], overrides, cfg.seed)
+        backend = cfg.trainer.get("backend", "tensorflow")
+        record = manifest.start(command or ["mlexp", "train"], overrides, cfg.seed, backend)
         if user_code.targets(cfg):  # the user's own code: which file, at which commit
             record["user_code"] = [user_code.source(target) for target in user_code.targets(cfg)]
         runs.write_json(run.file(runs.MANIFEST), record)
@@ -95,7 +99,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
     keras.backend.clear_session(free_memory=True)  # sweep jobs share a process: start each from a clean state
     keras.mixed_precision.set_global_policy(cfg.trainer.get("precision", "float32"))  # set by every run, so reset too
     keras.utils.set_random_seed(cfg.seed)
-    if cfg.trainer.deterministic:
+    if cfg.trainer.deterministic and keras.backend.backend() == "tensorflow":
         tf.config.experimental.enable_op_determinism()  # process-wide: later runs in this process keep it
     splits = data.load(cfg.dataset, cfg.trainer)
     spec = splits.spec

@@ -82,3 +82,35 @@ def test_lr_find_writes_the_curve_and_suggests_a_rate_below_the_blow_up(mlexp, t
     bad = mlexp("lr-find", "--start", "1", "--end", "0.1")
     assert (bad.code, bad.err) == (1, "mlexp lr-find: --start/--end: got 1 and 0.1; expected 0 < start < end\n")
     assert mlexp("lr-find", "--steps", "5").code == 1
+
+
+def test_a_process_already_on_tensorflow_refuses_another_backend_in_one_line(mlexp):
+    pytest.importorskip("jax")
+    result = mlexp("train", "trainer.backend=jax", "trainer.epochs=1")
+    assert result.code == 2
+    assert result.err.startswith(
+        "mlexp train: Config error at trainer.backend: got 'jax'; expected tensorflow: Keras is already loaded on "
+        "tensorflow in this process; run this job in its own process"
+    )
+    bad = mlexp("train", "trainer.backend=jax", "trainer.distribution=mirrored")
+    assert bad.code == 2 and "none with trainer.backend=jax (MirroredStrategy is TensorFlow's)" in bad.err
+
+
+@pytest.mark.slow
+def test_jax_backend_trains_records_itself_and_its_model_predicts_under_tensorflow(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    pytest.importorskip("jax")
+    mlexp = [sys.executable, "-m", "mlexp"]
+    args = ["train", "trainer.backend=jax", "trainer.epochs=3", "trainer.verbose=0", "hydra.run.dir=outputs/jax"]
+    run = subprocess.run([*mlexp, *args], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    manifest = json.loads((tmp_path / "outputs/jax/manifest.json").read_text())
+    assert manifest["backend"] == "jax" and manifest["versions"]["jax"]
+    assert json.loads((tmp_path / "outputs/jax/metrics.json").read_text())["test_accuracy"] > 0.8
+    predicted = subprocess.run([*mlexp, "predict", "outputs/jax", "--from-test", "0:3"], cwd=tmp_path,
+                               capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    assert "test[2]" in predicted.stdout

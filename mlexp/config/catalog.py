@@ -317,6 +317,7 @@ TRAINER: dict[str, Rule] = {
     "overfit_check": boolean(),
     "class_weight": optional(choice(("balanced",))),  # weight classes by their inverse frequency (imbalance)
     "precision": choice(("float32", "mixed_float16", "mixed_bfloat16")),  # Keras' mixed-precision policy
+    "backend": choice(("tensorflow", "jax", "torch")),  # Keras 3's backend, set before Keras is imported
     "verbose": choice((0, 1, 2, "auto")),
 }
 

@@ -135,6 +135,11 @@ def _check_combinations(plain: dict[str, Any]) -> None:
         raise ConfigError(
             "trainer.devices", trainer["devices"], "null, or a device list with trainer.distribution=mirrored"
         )
+    if trainer.get("backend", "tensorflow") != "tensorflow" and trainer["distribution"] != "none":
+        raise ConfigError(
+            "trainer.distribution", trainer["distribution"],
+            f"none with trainer.backend={trainer['backend']} (MirroredStrategy is TensorFlow's)",
+        )  # fmt: skip
     if trainer["jit_compile"] and trainer["run_eagerly"]:
         raise ConfigError(
             "trainer.jit_compile", True, "false with trainer.run_eagerly=true (eager steps are not compiled)"
