@@ -89,7 +89,7 @@ def write(splits, cfg, out: Path, per_class: int) -> list[Path]:
         written.append(_class_counts(summary, out / "class_counts.png"))
     if len(splits.spec.input_shape) == 3 and splits.spec.input_shape[-1] in (1, 3):
         chosen = _per_class(splits, per_class)
-        images = splits.inputs("x_train")[chosen] if splits.reader is None else _decoded(splits, chosen)
+        images = splits.take("x_train", chosen)
         titles = [_label(splits, i) for i in chosen]
         written.append(_grid(images, titles, out / "samples.png", "Training samples", columns=per_class))
         one_each = [titles.index(t) for t in dict.fromkeys(titles)]  # a sample of every class first
@@ -97,12 +97,6 @@ def write(splits, cfg, out: Path, per_class: int) -> list[Path]:
         written += _augmented(cfg, images[shown], [titles[i] for i in shown], out / "augmented.png")
     print(text(summary))
     return written
-
-
-def _decoded(splits, chosen: np.ndarray) -> np.ndarray:
-    from mlexp.data import apply
-
-    return apply(splits.spec.preprocessing, splits.reader.load(splits.x_train[chosen]))
 
 
 def _per_class(splits, per_class: int) -> np.ndarray:

@@ -207,9 +207,7 @@ def _test_samples(run: runs.RunDir, rows: str) -> tuple[np.ndarray, list[str], n
     splits = data.load(cfg.dataset, cfg.trainer)
     if chosen.start >= len(splits.y_test):
         raise MlexpError(f"predict --from-test: got {rows!r}; the test split has {len(splits.y_test)} samples")
-    x = splits.x_test[chosen]
-    if splits.reader is not None:
-        x = data.apply(splits.spec.preprocessing, splits.reader.load(x))
+    x = splits.take("x_test", chosen)
     indices = range(chosen.start, min(chosen.stop, len(splits.y_test)))
     return x, [f"test[{i}]" for i in indices], splits.y_test[chosen]
 

@@ -63,10 +63,12 @@ class Splits:
 
     def inputs(self, name: str, limit: int | None = None) -> np.ndarray:
         """The preprocessed inputs of x_train, x_val or x_test (the first `limit` of them, for files)."""
-        array = getattr(self, name)
-        if self.reader is None:
-            return array
-        return apply(self.spec.preprocessing, self.reader.load(array[:limit]))
+        return getattr(self, name) if self.reader is None else self.take(name, slice(0, limit))
+
+    def take(self, name: str, rows) -> np.ndarray:
+        """The preprocessed inputs at `rows` (indices or a slice) of x_train, x_val or x_test; files decoded."""
+        chosen = getattr(self, name)[rows]
+        return chosen if self.reader is None else apply(self.spec.preprocessing, self.reader.load(chosen))
 
 
 def load(cfg_dataset, cfg_trainer) -> Splits:

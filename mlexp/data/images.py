@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlexp.data import folders
+from mlexp.data.folders import scan
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError
 
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
-MAGIC = {b"\x89PNG": "PNG", b"\xff\xd8\xff": "JPEG", b"BM": "BMP", b"GIF8": "GIF"}
+MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"BM", b"GIF8")  # PNG, JPEG, BMP, GIF: the formats decode_image reads
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ class CachedImages:
 
 def load(cfg) -> Raw:
     reader = ImageReader(tuple(cfg.image_size), CHANNELS[cfg.color_mode], cfg.interpolation)
-    found = folders.scan(cfg, EXTENSIONS, "image", _check_format)
+    found = scan(cfg, EXTENSIONS, "image", _check_format)
     log.info("Decoding images to %s", reader.input_shape)
     if cfg.get("cache"):
         from mlexp.fingerprint import cache_dir

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mlexp.data import folders
+from mlexp.data.folders import scan
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError
 
@@ -20,7 +20,7 @@ MODES = ("multi_hot", "count", "tf_idf", "int")
 
 
 def load(cfg) -> Raw:
-    found = folders.scan(cfg, EXTENSIONS, "text")
+    found = scan(cfg, EXTENSIONS, "text")
     read = lambda paths: np.array([_read(p) for p in paths], dtype=object)  # noqa: E731
     found.x_train, found.x_test = read(found.x_train), read(found.x_test)
     if found.x_val is not None:

@@ -8,9 +8,6 @@ from mlexp.doctor import Finding
 
 CONSTANT_INITIALIZERS = ("zeros", "ones")
 SAMPLE = 256  # files decoded to check the inputs of a data set read from disk
-# Sigmoid's slope is at most 0.25, so each sigmoid layer shrinks the gradient at least fourfold: from
-# three stacked layers the first ones barely learn. tanh (slope 1 at 0) trains fine at these depths.
-SIGMOID_DEPTH = 3
 
 
 def check(cfg, splits, model=None) -> list[Finding]:

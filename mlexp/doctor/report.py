@@ -85,14 +85,12 @@ class LazyInputs:
     """The inputs of a split read from files, decoded one at a time when a figure asks for one."""
 
     def __init__(self, splits, name: str):
-        self.splits, self.paths = splits, getattr(splits, name)
-        self.shape = (len(self.paths), *splits.spec.input_shape)
+        self.splits, self.name = splits, name
+        self.shape = (len(getattr(splits, name)), *splits.spec.input_shape)
         self.ndim = len(self.shape)
 
     def __getitem__(self, i):
-        from mlexp.data import apply
-
-        return apply(self.splits.spec.preprocessing, self.splits.reader.load([self.paths[i]]))[0]
+        return self.splits.take(self.name, [i])[0]
 
 
 def _table(frame, what: str = "class") -> str:

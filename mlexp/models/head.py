@@ -83,10 +83,6 @@ class Head:
                  self.logits)  # fmt: skip
         return dense(units, activation)(x), loss, [accuracy]
 
-    @property
-    def classifies(self) -> bool:
-        return self.task in ("multiclass", "binary")
-
     def predictions(self, outputs: np.ndarray) -> np.ndarray:
         """Each row's prediction: a class index, a 0/1 row of labels, or a value in the target's units."""
         if self.task == "regression":

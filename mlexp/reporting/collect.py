@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ class RunRecord:
     metrics: dict[str, Any] = field(default_factory=dict)
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
     data: str = ""  # the digest of the data files the run read (manifest.json), "" when not recorded
+    findings: list[dict] = field(default_factory=list)  # the doctor's: pre-flight, then diagnosis
 
     @property
     def status(self) -> str:
@@ -33,6 +35,17 @@ class RunRecord:
     def reason(self) -> str:
         # The whole message on one line: its first line alone can end at "...not found in:", before the path.
         return " ".join(line.strip() for line in str(self.metrics.get("error") or "").splitlines())[:400]
+
+
+def findings_of(run_dir: Path) -> list[dict]:
+    """The doctor's findings of a run: pre-flight warnings and the diagnosis ([] when none were written)."""
+    found = []
+    for name in ("preflight.json", "diagnosis.json"):
+        try:
+            found += json.loads((Path(run_dir) / name).read_text()).get("findings", [])
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 def is_run_dir(path: Path) -> bool:
@@ -82,9 +95,8 @@ def load_run(path: Path) -> RunRecord:
     if damaged:
         metrics = {**metrics, "status": "unreadable", "error": "; ".join(damaged)}
     data = read(runs.MANIFEST, lambda p: runs.read_json(p / runs.MANIFEST) if (p / runs.MANIFEST).is_file() else {}, {})
-    return RunRecord(
-        path, flatten(config), overrides, metrics, history, ((data or {}).get("data") or {}).get("digest", "")
-    )
+    digest = ((data or {}).get("data") or {}).get("digest", "")
+    return RunRecord(path, flatten(config), overrides, metrics, history, digest, findings_of(path))
 
 
 def _load_overrides(path: Path) -> dict[str, str]:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from mlexp import runs
 from mlexp.reporting.collect import RunRecord, find_runs, load_run, text
+from mlexp.reporting.names import component_keys, header, run_labels, varied_keys
 from mlexp.tasks import SCORE, lower_is_better
 
 log = logging.getLogger(__name__)
@@ -57,12 +58,6 @@ class Comparison:
         return [k for k in swept or self.varied if k not in ("seed", "data")]
 
 
-def varied_keys(records: list[RunRecord]) -> list[str]:
-    """Config keys whose values differ across the runs (a key missing in some runs differs too)."""
-    keys = sorted({k for r in records for k in r.config})
-    return [k for k in keys if len({text(r.config.get(k)) for r in records}) > 1]
-
-
 def score_of(records: list[RunRecord]) -> str:
     """The metric the runs are judged by: mae when all are regressions, accuracy otherwise."""
     found = {r.metrics.get("task", "multiclass") for r in records if r.metrics}
@@ -70,8 +65,6 @@ def score_of(records: list[RunRecord]) -> str:
 
 
 def build(records: list[RunRecord], objective: str | None = None) -> Comparison:
-    from mlexp.reporting.names import component_keys, run_labels
-
     varied = component_keys(records, varied_keys(records)) if len(records) > 1 else []
     if len({r.data for r in records if r.data}) > 1:  # same config, other files: say so in every table
         varied.append("data")
@@ -159,14 +152,15 @@ def console_table(comparison: Comparison) -> str:
 
 
 def write_report(comparison: Comparison, out: Path) -> Path:
-    from mlexp.reporting import html, plots
+    from mlexp.reporting.html import write as write_html
+    from mlexp.reporting.plots import comparison_figures
 
     out.mkdir(parents=True, exist_ok=True)
     with runs.atomic_path(out / SUMMARY) as tmp:
         comparison.table.to_csv(tmp, index=False)
-    figures = plots.comparison_figures(comparison, out / "plots")
+    figures = comparison_figures(comparison, out / "plots")
     runs.write_text(out / REPORT, markdown(comparison, [f.relative_to(out) for f in figures], out))
-    html.write(comparison, ranked(comparison), [f.relative_to(out) for f in figures], out)
+    write_html(comparison, ranked(comparison), [f.relative_to(out) for f in figures], out)
     log.info("Comparison of %d runs: %s", len(comparison.records), out / REPORT)
     return out / REPORT
 
@@ -179,8 +173,6 @@ def ranked(comparison: Comparison) -> pd.DataFrame:
 
 
 def markdown(comparison: Comparison, figures: list[Path], out: Path) -> str:
-    from mlexp.reporting.names import header
-
     table = ranked(comparison)
     counts = table["status"].value_counts()
     lines = [

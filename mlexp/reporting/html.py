@@ -4,12 +4,12 @@ sortable table, the doctor's findings per run, the seed-group verdict and links 
 from __future__ import annotations
 
 import base64
-import json
 from html import escape
 from pathlib import Path
 
 from mlexp import runs
 from mlexp.reporting.collect import text
+from mlexp.tasks import lower_is_better
 
 REPORT = "report.html"
 STYLE = """
@@ -37,24 +37,12 @@ document.querySelectorAll("table.sortable th").forEach((th, col) => th.addEventL
 """
 
 
-def findings_of(run_dir: Path) -> list[dict]:
-    """The doctor's findings of a run: pre-flight warnings and the diagnosis ([] when none were written)."""
-    found = []
-    for name in ("preflight.json", "diagnosis.json"):
-        try:
-            found += json.loads((Path(run_dir) / name).read_text()).get("findings", [])
-        except (OSError, ValueError):
-            continue
-    return found
-
-
 def _image(path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode()
     return f'<figure><img alt="{escape(path.stem)}" src="data:image/png;base64,{data}"></figure>'
 
 
 def write(comparison, ranked, figures: list[Path], out: Path) -> Path:
-    from mlexp.reporting.compare import higher_is_better
     from mlexp.reporting.names import header
 
     metric_columns = [comparison.objective, comparison.test_metric, "test_loss", "epochs_run", "wall_seconds"]
@@ -66,14 +54,15 @@ def write(comparison, ranked, figures: list[Path], out: Path) -> Path:
         cells = "".join(f'<td data-value="{escape(text(row[c]))}">{escape(text(row[c]))}</td>' for c in columns)
         doctor = (
             "; ".join(
-                f'<span class="{escape(f["severity"])}">{escape(f["code"])}</span>' for f in findings_of(row["run"])
+                f'<span class="{escape(f["severity"])}">{escape(f["code"])}</span>'
+                for f in comparison.records[index].findings
             )
             or "healthy"
         )
         link = escape(_link(row["run"], out))
         run = f'<a href="{link}">{escape(Path(row["run"]).name)}</a> (<a href="{link}/{runs.CONFIG}">config</a>)'
         rows.append(f"<tr{' class=best' if index == best else ''}>{cells}<td>{doctor}</td><td>{run}</td></tr>")
-    order = "higher" if higher_is_better(comparison.objective) else "lower"
+    order = "lower" if lower_is_better(comparison.objective) else "higher"
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8"><title>mlexp comparison</title>',
         f"<style>{STYLE}</style></head><body>", "<h1>Comparison</h1>",

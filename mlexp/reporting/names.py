@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+from mlexp.reporting.collect import text
+
 GROUPS = ("dataset", "model", "optimizer", "regularizer", "augmentation", "callbacks", "trainer", "variant")
 NAME = ".name"
 
@@ -21,11 +23,15 @@ def short(value) -> str:
     return text if len(text) <= 28 else text[:25] + "..."
 
 
+def varied_keys(records) -> list[str]:
+    """Config keys whose values differ across the runs (a key missing in some runs differs too)."""
+    keys = sorted({k for r in records for k in r.config})
+    return [k for k in keys if len({text(r.config.get(k)) for r in records}) > 1]
+
+
 def component_keys(records, varied: list[str]) -> list[str]:
     """The varied config keys worth a column: a swept group's option (`optimizer.name`), and a key inside
     that group only when it differs between runs with the same option (not Adam's eleven defaults)."""
-    from mlexp.reporting.collect import text
-
     swept = {key[: -len(NAME)] for key in varied if key.endswith(NAME)}
     keep = []
     for key in varied:
@@ -57,8 +63,6 @@ def run_labels(records, varied: list[str] | None = None) -> list[str]:
     if chosen:
         return [", ".join(f"{k}={short(_parsed(r.overrides.get(k)))}" for k in chosen) for r in records]
     if varied is None:
-        from mlexp.reporting.compare import varied_keys
-
         varied = varied_keys(records)
     columns = [k for k in component_keys(records, varied) if k != "data"][:3]
     if columns:

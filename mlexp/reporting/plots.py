@@ -65,10 +65,8 @@ def _doctor_grid(comparison, path: Path) -> bool:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from mlexp.reporting.html import findings_of
-
     table = comparison.table
-    found = [{f["code"]: f["severity"] for f in findings_of(run)} for run in table["run"]]
+    found = [{f["code"]: f["severity"] for f in record.findings} for record in comparison.records]
     codes = sorted({code for run in found for code in run})
     if not codes:
         return False
