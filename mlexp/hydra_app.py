@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlexp.config.folders import builtin_config_dir
 from mlexp.errors import MlexpError, closest
 
 CONFIG_DIR_ENV = "MLEXP_CONFIG_DIR"
@@ -18,15 +19,6 @@ class HydraUsageError(MlexpError):
     """Hydra refused the command line (unknown group option, unknown key, bad override syntax)."""
 
     exit_code = 2
-
-
-def builtin_config_dir() -> Path:
-    """mlexp's own configs: mlexp/conf in an installed wheel, conf/ beside the package in a checkout."""
-    package = Path(__file__).resolve().parent
-    for path in (package / "conf", package.parent / "conf"):
-        if (path / "train.yaml").is_file():
-            return path
-    raise MlexpError(f"mlexp's configs are missing: no train.yaml in {package / 'conf'}; reinstall mlexp")
 
 
 def project_config_dirs(extra: list[str] = ()) -> list[Path]:
@@ -77,8 +69,11 @@ class Request:
     resume: bool = False  # a sweep relaunched into its own folder: finished jobs skipped, the others continued
 
 
-def run_hydra(task: Callable, config_name: str, argv: list[str], prog: str, resume: bool = False) -> int:
-    """Run `task(cfg, request)` under Hydra's command line."""
+def run_hydra(
+    task: Callable, config_name: str, argv: list[str], prog: str, resume: bool = False, settings: list[str] = ()
+) -> int:
+    """Run `task(cfg, request)` under Hydra's command line; `settings` are mlexp's own Hydra overrides,
+    not part of the command as typed."""
     import hydra
     from hydra.errors import CompactHydraException
 
@@ -92,6 +87,7 @@ def run_hydra(task: Callable, config_name: str, argv: list[str], prog: str, resu
 
     if resume:
         argv = [*argv, "hydra.callbacks.claim.resume=true"]  # the sweep folder is taken on purpose
+    argv = [*argv, *settings]
     entry = hydra.main(config_path=str(builtin_config_dir()), config_name=config_name, version_base="1.3")(job)
     if not any(arg.startswith("hydra.searchpath=") for arg in argv):  # the user's own setting wins
         argv = [*argv, *search_path_override(project_config_dirs())]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,13 @@ from mlexp.errors import MlexpError
 
 log = logging.getLogger("mlexp")
 
-# The last report written in this process, for the CLI's exit code (the callback runs in the
-# launching process, also with the joblib launcher).
-LAST: dict[str, Any] = {}
-
 
 class SweepReport(Callback):
+    def __init__(self, verdict: str | None = None) -> None:
+        # The file mlexp train named for the verdict: the callback runs in the launching process (also
+        # with joblib), but Hydra returns nothing from a multirun, so the verdict travels through it.
+        self.verdict = Path(verdict) if verdict else None
+
     def on_multirun_end(self, config, **kwargs: Any) -> None:
         from mlexp.reporting.compare import REPORT, compare
 
@@ -27,6 +29,9 @@ class SweepReport(Callback):
         except MlexpError as exc:
             log.warning("No sweep report: %s", exc)
             return
-        LAST.update(comparison=comparison, directory=sweep_dir)
+        if self.verdict is not None:
+            failed = [{"job": record.path.name, "reason": record.reason} for record in comparison.failed]
+            verdict = {"report": str(sweep_dir / REPORT), "jobs": len(comparison.records), "failed": failed}
+            self.verdict.write_text(json.dumps(verdict), encoding="utf-8")
         counts = comparison.table["status"].value_counts().to_dict()
         log.info("Sweep report: %s (%s)", sweep_dir / REPORT, ", ".join(f"{n} {s}" for s, n in counts.items()))

@@ -18,19 +18,22 @@ log = logging.getLogger("mlexp")
 
 def run(argv: list[str], resume: bool = False) -> int:
     """mlexp train ARGV (and `mlexp resume SWEEP`, with resume=True): Hydra's command line, then the sweep's verdict."""
-    from mlexp import sweep_report
+    import json
+    import tempfile
+
     from mlexp.hydra_app import run_hydra
 
-    sweep_report.LAST.clear()
-    code = run_hydra(train_task, "train", argv, prog="mlexp train", resume=resume)
-    comparison = sweep_report.LAST.get("comparison")
-    if code == 0 and comparison is not None and comparison.failed:
-        for record in comparison.failed:
-            print(f"mlexp train: job {record.path.name} failed: {record.reason}", file=sys.stderr)
-        total, failed = len(comparison.records), len(comparison.failed)
+    with tempfile.TemporaryDirectory(prefix="mlexp-verdict-") as folder:
+        verdict_file = Path(folder) / "verdict.json"  # written by the sweep report, when a multirun ends
+        settings = [f"hydra.callbacks.sweep_report.verdict={verdict_file}"]
+        code = run_hydra(train_task, "train", argv, prog="mlexp train", resume=resume, settings=settings)
+        verdict = json.loads(verdict_file.read_text(encoding="utf-8")) if verdict_file.is_file() else None
+    if code == 0 and verdict is not None and verdict["failed"]:
+        for job in verdict["failed"]:
+            print(f"mlexp train: job {job['job']} failed: {job['reason']}", file=sys.stderr)
+        failed = len(verdict["failed"])
         print(
-            f"mlexp train: {failed} of {total} sweep jobs failed; report: "
-            f"{sweep_report.LAST['directory'] / 'comparison.md'}",
+            f"mlexp train: {failed} of {verdict['jobs']} sweep jobs failed; report: {verdict['report']}",
             file=sys.stderr,
         )
         return 1

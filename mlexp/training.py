@@ -214,7 +214,7 @@ def class_weights(trainer, splits) -> dict[int, float] | None:
 def phases(cfg) -> list[tuple[str | None, int]]:
     """(phase, last epoch) pairs: a backbone with fine_tune.freeze_epochs trains frozen, then fine-tunes,
     in one run; every other model has one unnamed phase."""
-    freeze = cfg.model.get("fine_tune", {}).get("freeze_epochs", 0) if cfg.model.name == "backbone" else 0
+    freeze = cfg.model.get("fine_tune", {}).get("freeze_epochs", 0) if cfg.model.get("kind") == "backbone" else 0
     if not freeze or freeze >= cfg.trainer.epochs:
         return [("frozen" if freeze else None, cfg.trainer.epochs)]
     return [("frozen", freeze), ("fine_tune", cfg.trainer.epochs)]

@@ -29,12 +29,12 @@ ENTRY_POINTS = (
 def resolve(target: Any, key: str):
     """The object a dotted path names (`pkg.module.name`), or an installed package's component by its
     entry-point name; a ConfigError at `key` when it cannot be imported."""
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:  # the project folder, as in any Python project
+        sys.path.insert(0, str(Path.cwd()))
     if isinstance(target, str) and "." not in target.strip("."):
         return _entry_point(target, key)
     if not isinstance(target, str):
         raise ConfigError(key, target, "a dotted path to your code, e.g. my_project.models.small_cnn")
-    if "" not in sys.path and str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))
     module_name, _, attribute = target.rpartition(".")
     if module_name not in sys.modules:
         from mlexp.tf_runtime import import_keras

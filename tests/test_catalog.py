@@ -9,6 +9,7 @@ from conftest import CONF_DIR
 from hydra import compose, initialize_config_dir
 
 from mlexp.config import catalog, validate
+from mlexp.registry import REGISTRIES
 
 GROUPS = ["dataset", "model", "optimizer", "regularizer", "augmentation", "callbacks", "trainer"]
 OPTIONS = [(g, p.stem) for g in GROUPS for p in sorted((CONF_DIR / g).glob("*.yaml"))]
@@ -36,13 +37,24 @@ NEEDS = {
 def test_option_composes_and_validates(group, option):
     run_cfg = validate(compose_train(f"{group}={option}", *NEEDS.get(f"{group}={option}", [])))
     assert set(run_cfg) == set(catalog.TOP_LEVEL)
-    if group in catalog.COMPONENTS:
+    if group in catalog.COMPONENTS or group in REGISTRIES:
         assert run_cfg[group].name == option
+    if group in REGISTRIES:
+        assert run_cfg[group].kind in REGISTRIES[group].kinds()
 
 
 def test_every_catalogue_component_has_a_yaml_option():
     for group, components in catalog.COMPONENTS.items():
         assert {p.stem for p in (CONF_DIR / group).glob("*.yaml")} == set(components), group
+
+
+def test_every_registered_kind_has_a_yaml_preset_and_conv_has_three():
+    for group, registry in REGISTRIES.items():
+        presets = {p.stem: validate(compose_train(f"{group}={p.stem}", *NEEDS.get(f"{group}={p.stem}", [])))[group]
+                   for p in (CONF_DIR / group).glob("*.yaml")}  # fmt: skip
+        assert {cfg.kind for cfg in presets.values()} == set(registry.kinds()), group
+    models = {p.stem: validate(compose_train(f"model={p.stem}"))["model"].kind for p in (CONF_DIR / "model").glob("*")}
+    assert sorted(name for name, kind in models.items() if kind == "conv") == ["cnn", "cnn_bn", "cnn_deep"]
 
 
 def test_yaml_options_set_every_argument_the_catalogue_knows_except_optional_ones():
@@ -52,6 +64,11 @@ def test_yaml_options_set_every_argument_the_catalogue_knows_except_optional_one
         for name, rules in components.items():
             cfg = validate(compose_train(f"{group}={name}", *NEEDS.get(f"{group}={name}", [])))[group]
             assert set(rules) - optional_args <= set(cfg) - {"name"} <= set(rules), f"{group}={name}"
+    for group, registry in REGISTRIES.items():
+        for path in (CONF_DIR / group).glob("*.yaml"):
+            cfg = validate(compose_train(f"{group}={path.stem}", *NEEDS.get(f"{group}={path.stem}", [])))[group]
+            rules = registry[cfg.kind].rules
+            assert set(rules) <= set(cfg) - {"name", "kind"} <= set(rules), f"{group}={path.stem}"
 
 
 def test_validated_config_is_read_only():

@@ -74,7 +74,7 @@ def test_conv_model_on_vectors_is_a_config_error(mlexp, tmp_path):
     [run] = run_dirs(tmp_path / "outputs")
     assert read_metrics(run)["status"] == "failed"
     assert result.err == (
-        "mlexp train: Config error at model.name: got 'cnn'; expected a model for inputs of shape (6,), e.g. mlp "
+        "mlexp train: Config error at model: got 'cnn'; expected a model for inputs of shape (6,), e.g. mlp "
         "(convolutional models need images: height x width x channels).\n"
     )
 

@@ -69,7 +69,7 @@ def test_unknown_search_key_fails_before_any_training(mlexp, tmp_path):
     assert result.code == 2
     assert result.err.startswith(
         "mlexp tune: Config error at search_space.parameters: got 'model.dropuot'; expected keys of the run "
-        "config (model: model.name, model.hidden_units,"
+        "config (model: model.name, model.kind, model.hidden_units,"
     )
     assert result.err.rstrip().endswith("Did you mean 'model.dropout'?")
     assert not (tmp_path / "outputs/t/trials").exists()

@@ -1,4 +1,5 @@
-"""What each config group accepts: component names and their Keras-named arguments.
+"""What each table group accepts (optimizers, regularizers, augmentation, callbacks, trainer) and the rules
+that model and dataset kinds share; each model and dataset kind registers its own rules (mlexp.registry).
 
 Kept free of TensorFlow so that a bad config is reported in well under a second. The Keras name
 lists below are checked against Keras itself by tests/test_catalog.py.
@@ -11,12 +12,9 @@ from mlexp.config.rules import (
     Rule,
     boolean,
     choice,
-    int_list,
-    int_tuple,
     integer,
     mapping,
     number,
-    number_list,
     optional,
     string,
     string_list,
@@ -24,13 +22,6 @@ from mlexp.config.rules import (
 from mlexp.schedules import BATCH_SCHEDULES
 from mlexp.tasks import TASKS
 
-# keras.applications networks model=backbone builds (mlexp.models.backbone.ARCHS knows their preprocessing).
-BACKBONES = (
-    "ResNet50", "ResNet101", "ResNet152", "ResNet50V2", "ResNet101V2", "ResNet152V2", "MobileNet", "MobileNetV2",
-    "MobileNetV3Small", "MobileNetV3Large", *(f"EfficientNetB{n}" for n in range(8)),
-    *(f"EfficientNetV2B{n}" for n in range(4)), "ConvNeXtTiny", "ConvNeXtSmall", "ConvNeXtBase", "DenseNet121",
-    "DenseNet169", "DenseNet201", "VGG16", "VGG19", "Xception", "InceptionV3", "InceptionResNetV2", "NASNetMobile",
-)  # fmt: skip
 ACTIVATIONS = (
     "celu", "elu", "exponential", "gelu", "hard_sigmoid", "hard_silu", "hard_swish", "leaky_relu",
     "linear", "log_sigmoid", "mish", "relu", "relu6", "selu", "sigmoid", "silu", "softplus",
@@ -51,142 +42,21 @@ FRACTION_OPEN = number(0, 1, lo_open=True, hi_open=True)
 DROPOUT = number(0, 1, hi_open=True)
 BETA = number(0, 1, hi_open=True)
 
-_SOURCE = {
+SOURCE = {
     "path": optional(string()),
     "download": boolean(),
     "scale": choice(("unit", "standardize", "none")),
     "split_seed": integer(0),
 }
-_OWN_TEST_SPLIT = {"test_split": FRACTION_OPEN}
+OWN_TEST_SPLIT = {"test_split": FRACTION_OPEN}
 TASK = {"task": choice(("auto", *TASKS))}  # auto: inferred from the labels
-IMAGE_FOLDER = {
-    "image_size": int_tuple(2),  # [height, width] every image is resized to
-    "color_mode": choice(("rgb", "grayscale", "rgba")),
-    "interpolation": choice(
-        ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian", "mitchellcubic")
-    ),
-    "cache": Rule("false, true (mlexp's cache folder) or a folder path", lambda v: isinstance(v, (bool, str))),
-}
-
-
-def _names(value) -> bool:
-    if isinstance(value, list):
-        return bool(value) and all(isinstance(v, str) and v for v in value)
-    return isinstance(value, str) and bool(value)
-
-
-DATASETS: dict[str, dict[str, Rule]] = {
-    "digits": {**_SOURCE, **_OWN_TEST_SPLIT},
-    "synthetic": {
-        "samples": integer(20),
-        "classes": integer(2),
-        "image_size": integer(1),
-        "channels": integer(1),
-        "noise": NON_NEGATIVE,
-        **_SOURCE,
-        **_OWN_TEST_SPLIT,
-    },
-    "mnist": dict(_SOURCE),
-    "fashion_mnist": dict(_SOURCE),
-    "cifar10": dict(_SOURCE),
-    "cifar100": {**_SOURCE, "label_mode": choice(("fine", "coarse"))},
-    "imdb": {**_SOURCE, "num_words": integer(4)},
-    "npz": {**_SOURCE, **TASK},
-    "csv": {
-        **_SOURCE,
-        **_OWN_TEST_SPLIT,
-        **TASK,
-        "target": Rule("a column name, or a list of 0/1 columns (multilabel)", _names),
-        "test_path": optional(string()),
-        "columns": Rule(
-            "null, or a mapping of column name to numeric, categorical, text or ignore",
-            lambda v: (
-                v is None
-                or (
-                    isinstance(v, dict)
-                    and all(kind in ("numeric", "categorical", "text", "ignore") for kind in v.values())
-                )
-            ),
-        ),
-        "max_categories": integer(1),
-        "max_words": integer(1),
-    },
-    "image_folder": {**_SOURCE, **_OWN_TEST_SPLIT, **TASK, **IMAGE_FOLDER},
-    "tfds": {
-        **_SOURCE,
-        **TASK,
-        "tfds_name": string(),
-        "data_dir": optional(string()),
-        "split_train": string(),
-        "split_test": string(),
-        "split_val": optional(string()),
-    },
-    "text_folder": {
-        **_SOURCE,
-        **_OWN_TEST_SPLIT,
-        **TASK,
-        "output_mode": choice(("multi_hot", "count", "tf_idf", "int")),
-        "max_tokens": integer(3),
-        "sequence_length": optional(integer(1)),
-        "ngrams": integer(1, 5),
-    },
-}
-
-_UNITS = {
+UNITS = {
     "activation": choice(ACTIVATIONS, "a Keras activation:"),
     "kernel_initializer": choice(INITIALIZERS, "a Keras initializer:"),
     "bias_initializer": choice(INITIALIZERS, "a Keras initializer:"),
     "batch_norm": boolean(),
 }
-_HEAD = {"logits": boolean()}  # true: a linear head and a loss built with from_logits=True
-_CONV = {
-    "filters": int_list(1),
-    "convs_per_block": integer(1),
-    "kernel_size": integer(1),
-    "padding": choice(("valid", "same")),
-    "pool_size": integer(1),
-    "block_dropout": number_list(0, 1, hi_open=True),
-    "top": choice(("flatten", "global_average")),
-    "dense_units": int_list(1, min_len=0),
-    "dropout": DROPOUT,
-    **_UNITS,
-    **_HEAD,
-}
-MODELS: dict[str, dict[str, Rule]] = {
-    "mlp": {"hidden_units": int_list(1), "dropout": DROPOUT, **_UNITS, **_HEAD},
-    "cnn": dict(_CONV),
-    "cnn_bn": dict(_CONV),
-    "cnn_deep": dict(_CONV),
-    "sequential": {"layers": layer_list(), **_HEAD},
-    "backbone": {
-        "arch": choice(BACKBONES, "a keras.applications network:"),
-        "weights": optional(string()),
-        "download": boolean(),
-        "input_size": optional(integer(1)),
-        "preprocess": boolean(),
-        "pooling": choice(("avg", "max")),
-        "arch_args": Rule("null or a mapping of constructor arguments", lambda v: v is None or isinstance(v, dict)),
-        "dense_units": int_list(1, min_len=0),
-        "activation": _UNITS["activation"],
-        "dropout": DROPOUT,
-        "fine_tune": mapping(
-            {"freeze_epochs": integer(0), "unfreeze_layers": optional(integer(1)), "lr_factor": POSITIVE}
-        ),
-        **_HEAD,
-    },
-}
-REQUIRED = {
-    ("model", "mlp"): ("hidden_units",),
-    ("model", "sequential"): ("layers",),
-    ("model", "backbone"): ("arch",),
-    **{("model", name): ("filters",) for name in ("cnn", "cnn_bn", "cnn_deep")},
-    ("dataset", "npz"): ("path",),
-    ("dataset", "image_folder"): ("path",),
-    ("dataset", "csv"): ("path", "target"),
-    ("dataset", "text_folder"): ("path",),
-    ("dataset", "tfds"): ("tfds_name",),
-}
-
+HEAD = {"logits": boolean()}  # true: a linear head and a loss built with from_logits=True
 _OPTIMIZER_COMMON = {
     "learning_rate": POSITIVE,
     "weight_decay": optional(NON_NEGATIVE),
@@ -241,10 +111,9 @@ LOGGERS: dict[str, dict[str, Rule]] = {
     "mlflow": {"tracking_uri": optional(string()), "experiment": string(), "log_artifacts": boolean()},
 }
 
-# Groups whose config is one component: `name:` plus arguments.
+# Groups whose config is one component named by `name:` (a Keras name), plus arguments. Model and
+# dataset choose their code with `kind:` from mlexp.registry.
 COMPONENTS = {
-    "dataset": DATASETS,
-    "model": MODELS,
     "optimizer": OPTIMIZERS,
     "regularizer": REGULARIZERS,
     "augmentation": AUGMENTATIONS,
@@ -325,7 +194,7 @@ TRAINER: dict[str, Rule] = {
 # mlexp passes to the user's callable itself (a model function gets the input shape).
 USER_COMPONENTS: dict[str, dict[str, Rule]] = {
     "model": {"name": string(), "logits": boolean(), "head": boolean(), "loss": optional(string())},
-    "dataset": {"name": string(), "scale": _SOURCE["scale"], "split_seed": _SOURCE["split_seed"], **TASK},
+    "dataset": {"name": string(), "scale": SOURCE["scale"], "split_seed": SOURCE["split_seed"], **TASK},
 }
 USER_DEFAULTS = {
     "model": {"logits": False, "head": True},
@@ -334,6 +203,6 @@ USER_DEFAULTS = {
 USER_PASSED = {"model": ("input_shape",), "dataset": ()}
 CALLBACK_ENABLED = boolean()
 
-TOP_LEVEL = (*COMPONENTS, "callbacks", "trainer", "seed")
+TOP_LEVEL = ("dataset", "model", *COMPONENTS, "callbacks", "trainer", "seed")
 SEARCH_KEYS = ("tuner", "search_space", "hparams_search")  # what a search adds; never part of a run config
 SEED = integer(0, 2**32 - 1)  # NumPy's seed range (keras.utils.set_random_seed seeds NumPy too)

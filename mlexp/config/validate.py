@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -9,8 +10,10 @@ from omegaconf.errors import InterpolationResolutionError, MissingMandatoryValue
 
 import mlexp.config.catalog as catalog
 from mlexp import user_code
+from mlexp.config.folders import builtin_config_dir
 from mlexp.config.rules import Rule, choice, string
 from mlexp.errors import ConfigError, closest
+from mlexp.registry import REGISTRIES, Registry
 
 
 def validate(cfg: DictConfig) -> DictConfig:
@@ -21,6 +24,8 @@ def validate(cfg: DictConfig) -> DictConfig:
     for key in catalog.TOP_LEVEL:
         if key not in plain:
             raise ConfigError(key, None, "a value (every run config needs it)")
+    for group, registry in REGISTRIES.items():
+        _check_kind(group, plain[group], registry)
     for group, components in catalog.COMPONENTS.items():
         _check_component(group, plain[group], components)
     _check_callbacks(plain["callbacks"])
@@ -66,10 +71,49 @@ def check_section(path: str, section: Any, rules: dict[str, Rule], owner: str) -
         rules[key].check(f"{path}.{key}", value)
 
 
-def _check_component(group: str, section: Any, components: dict[str, dict[str, Rule]]) -> None:
-    if group in catalog.USER_COMPONENTS and user_code.has_target(section):
+def _check_kind(group: str, section: Any, registry: Registry) -> None:
+    """A model or dataset: `kind:` chooses mlexp's code (or `_target_` the user's), `name:` is a label."""
+    if user_code.has_target(section):
         _check_user_component(group, section)
         return
+    if not isinstance(section, dict):
+        raise ConfigError(group, section, f"a mapping with {group}.kind")
+    kinds = registry.kinds()
+    kind = registry.kind_of(section)
+    if kind is None:
+        raise ConfigError(
+            f"{group}.kind", section.get("kind"),
+            f"a {group} kind: {', '.join(kinds)} (or {group}._target_ naming your own code)",
+            closest(str(section.get("name")), kinds),
+        )  # fmt: skip
+    choice(kinds, f"a {group} kind:").check(f"{group}.kind", kind)
+    section["kind"] = kind
+    section.setdefault("name", kind)
+    string().check(f"{group}.name", section["name"])
+    entry, name = kinds[kind], section["name"]
+    for key, value in _kind_defaults(group, entry.preset).items():
+        if key not in entry.required:  # a preset of one's own, or a run saved before the key existed
+            section.setdefault(key, value)
+    owner = f"{group} '{name}'" if name == kind else f"{group} '{name}' (kind {kind})"
+    args = {k: v for k, v in section.items() if k not in ("name", "kind")}
+    for key in entry.required:
+        if key not in args:
+            raise ConfigError(f"{group}.{key}", None, f"a value ({owner} needs it)")
+    check_section(group, args, entry.rules, owner)
+    if entry.check is not None:
+        entry.check(section)
+
+
+@functools.cache
+def _kind_defaults(group: str, preset: str) -> dict[str, Any]:
+    """The values of mlexp's own preset of a kind (conf/model/cnn.yaml for conv), less what it leaves to
+    the user (`???`) and its labels."""
+    path = builtin_config_dir() / group / f"{preset}.yaml"
+    values = OmegaConf.to_container(OmegaConf.load(path)) if path.is_file() else {}
+    return {k: v for k, v in values.items() if v != "???" and k not in ("name", "kind", "defaults")}
+
+
+def _check_component(group: str, section: Any, components: dict[str, dict[str, Rule]]) -> None:
     if not isinstance(section, dict) or "name" not in section:
         raise ConfigError(f"{group}.name", None, f"a {group} name: {', '.join(components)}")
     name = section["name"]
@@ -80,9 +124,6 @@ def _check_component(group: str, section: Any, components: dict[str, dict[str, R
         choice(components, f"a known {group}:").check(f"{group}.name", name)
         rules = components[name]
     args = {k: v for k, v in section.items() if k != "name"}
-    for key in catalog.REQUIRED.get((group, name), ()):
-        if key not in args:
-            raise ConfigError(f"{group}.{key}", None, f"a value ({group} '{name}' needs it)")
     check_section(group, args, rules, f"{group} '{name}'")
 
 
@@ -121,7 +162,7 @@ def _check_callbacks(section: Any) -> None:
 
 def _check_combinations(plain: dict[str, Any]) -> None:
     """Rules that tie two keys together."""
-    trainer, model, dataset = plain["trainer"], plain["model"], plain["dataset"]
+    trainer = plain["trainer"]
     if trainer["validation"] == "head" and trainer.get("validation_size") is None:
         raise ConfigError("trainer.validation_size", None, "an integer >= 1 with trainer.validation=head (e.g. 10000)")
     if trainer["validation"] == "none":
@@ -144,12 +185,6 @@ def _check_combinations(plain: dict[str, Any]) -> None:
         raise ConfigError(
             "trainer.jit_compile", True, "false with trainer.run_eagerly=true (eager steps are not compiled)"
         )
-    blocks = model.get("filters")
-    dropouts = model.get("block_dropout")
-    if blocks is not None and dropouts and len(dropouts) != len(blocks):
-        raise ConfigError(
-            "model.block_dropout", dropouts, f"one rate per block of model.filters ({len(blocks)}), or []"
-        )
     schedule = plain["optimizer"].get("schedule")
     if schedule is not None:
         if "name" not in schedule:
@@ -159,15 +194,3 @@ def _check_combinations(plain: dict[str, Any]) -> None:
                 "optimizer.schedule", schedule["name"],
                 "null with callbacks.lr_scheduler.enabled=true (one schedule sets the rate: per batch or per epoch)",
             )  # fmt: skip
-    if model.get("name") == "backbone" and model.get("input_size") is not None:
-        from mlexp.models.backbone import ARCHS
-
-        arch = ARCHS[model["arch"]]
-        if model["input_size"] < arch.minimum:
-            raise ConfigError(
-                "model.input_size", model["input_size"],
-                f"null or an integer >= {arch.minimum} ({model['arch']}'s smallest input; its ImageNet weights "
-                f"were trained at {arch.size})",
-            )  # fmt: skip
-    if dataset["name"] == "npz" and not dataset.get("path"):
-        raise ConfigError("dataset.path", dataset.get("path"), "the path of your .npz file")

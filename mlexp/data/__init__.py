@@ -7,34 +7,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from mlexp.data import builtin, digits, images, labels, npz, synthetic, table, text, tfds, user
+from mlexp.data import labels, user
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError
 from mlexp.data.splits import stratified_split
+from mlexp.registry import DATASETS
 
 log = logging.getLogger(__name__)
-
-# dataset name -> loader(cfg_dataset) -> Raw
-LOADERS: dict[str, Callable[..., Raw]] = {
-    "digits": digits.load,
-    "synthetic": synthetic.load,
-    "mnist": builtin.mnist,
-    "fashion_mnist": builtin.fashion_mnist,
-    "cifar10": builtin.cifar10,
-    "cifar100": builtin.cifar100,
-    "imdb": builtin.imdb,
-    "npz": npz.load,
-    "image_folder": images.load,
-    "csv": table.load,
-    "text_folder": text.load,
-    "tfds": tfds.load,
-}
 
 
 @dataclass(frozen=True)
@@ -72,7 +56,8 @@ class Splits:
 
 
 def load(cfg_dataset, cfg_trainer) -> Splits:
-    raw = (user.load if user.TARGET in cfg_dataset else LOADERS[cfg_dataset.name])(cfg_dataset)
+    # a kind's builder: loader(cfg_dataset) -> Raw
+    raw = (user.load if user.TARGET in cfg_dataset else DATASETS[DATASETS.kind_of(cfg_dataset)].builder)(cfg_dataset)
     raw, task = labels.prepare(raw, cfg_dataset.get("task", "auto"))
     x_train, y_train, x_val, y_val = _validation(raw, cfg_dataset, cfg_trainer, task)
     if cfg_trainer.get("train_samples"):

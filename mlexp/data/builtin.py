@@ -7,9 +7,12 @@ from pathlib import Path
 import numpy as np
 
 import mlexp.data.class_names as names
+from mlexp.config.catalog import SOURCE
+from mlexp.config.rules import choice, integer
 from mlexp.data.formats import cifar_batch, load_npz, read_idx
 from mlexp.data.raw import Raw
 from mlexp.data.sources import Source, locate
+from mlexp.registry import DATASETS
 
 IDX_FILES = (
     "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
@@ -40,31 +43,31 @@ SOURCES = {
 }
 
 
-def _find(cfg):
-    return locate(SOURCES[cfg.name], cfg.get("path"), cfg.get("download", True))
-
-
-def _read(cfg) -> tuple[Path, dict]:
+def _read(cfg, kind: str) -> tuple[Path, dict]:
     """The dataset's file or folder, and what every Raw of it shares: where it came from, which files."""
-    path, source = _find(cfg), SOURCES[cfg.name]
+    source = SOURCES[kind]
+    path = locate(source, cfg.get("path"), cfg.get("download", True))
     files = tuple(str(path / name) for name in source.files) or (str(path),)
-    return path, {"origin": f"dataset {cfg.name} ({path})", "files": files}
+    return path, {"origin": f"dataset {kind} ({path})", "files": files}
 
 
+@DATASETS.register("mnist", SOURCE)
 def mnist(cfg) -> Raw:
-    path, found = _read(cfg)
+    path, found = _read(cfg, "mnist")
     arrays = load_npz(path)
     return Raw(arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], names.DIGITS, **found)
 
 
+@DATASETS.register("fashion_mnist", SOURCE)
 def fashion_mnist(cfg) -> Raw:
-    folder, found = _read(cfg)
+    folder, found = _read(cfg, "fashion_mnist")
     x_train, y_train, x_test, y_test = (read_idx(folder / name) for name in IDX_FILES)
     return Raw(x_train, y_train, x_test, y_test, names.FASHION_MNIST, **found)
 
 
+@DATASETS.register("cifar10", SOURCE)
 def cifar10(cfg) -> Raw:
-    folder, found = _read(cfg)
+    folder, found = _read(cfg, "cifar10")
     parts = [cifar_batch(folder / f"data_batch_{i}", "labels") for i in range(1, 6)]
     x_test, y_test = cifar_batch(folder / "test_batch", "labels")
     x_train = np.concatenate([x for x, _ in parts])
@@ -72,8 +75,9 @@ def cifar10(cfg) -> Raw:
     return Raw(x_train, y_train, x_test, y_test, names.CIFAR10, **found)
 
 
+@DATASETS.register("cifar100", {**SOURCE, "label_mode": choice(("fine", "coarse"))})
 def cifar100(cfg) -> Raw:
-    folder, found = _read(cfg)
+    folder, found = _read(cfg, "cifar100")
     key = f"{cfg.label_mode}_labels"
     x_train, y_train = cifar_batch(folder / "train", key)
     x_test, y_test = cifar_batch(folder / "test", key)
@@ -81,9 +85,10 @@ def cifar100(cfg) -> Raw:
     return Raw(x_train, y_train, x_test, y_test, labels, **found)
 
 
+@DATASETS.register("imdb", {**SOURCE, "num_words": integer(4)})
 def imdb(cfg) -> Raw:
     """Keras' imdb.load_data(num_words) word indices, then multi-hot vectors as in the IMDB notebook."""
-    path, found = _read(cfg)
+    path, found = _read(cfg, "imdb")
     arrays = load_npz(path)
     x_train, x_test = _imdb_shuffle(arrays["x_train"]), _imdb_shuffle(arrays["x_test"])
     y_train, y_test = _imdb_shuffle(arrays["y_train"]), _imdb_shuffle(arrays["y_test"])

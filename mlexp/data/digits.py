@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from mlexp.config.catalog import OWN_TEST_SPLIT, SOURCE
 from mlexp.data.raw import Raw
 from mlexp.data.splits import stratified_split
+from mlexp.registry import DATASETS
 
 
+@DATASETS.register("digits", {**SOURCE, **OWN_TEST_SPLIT})
 def load(cfg) -> Raw:
     from sklearn.datasets import load_digits
 

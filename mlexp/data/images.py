@@ -12,9 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from mlexp.config.catalog import OWN_TEST_SPLIT, SOURCE, TASK
+from mlexp.config.rules import Rule, choice, int_tuple
 from mlexp.data.folders import scan
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError
+from mlexp.registry import DATASETS
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +124,20 @@ class CachedImages:
         return np.asarray(self.array[[self.index[str(p)] for p in paths]]) if len(paths) else self.reader.load(paths)
 
 
+RULES = {
+    **SOURCE,
+    **OWN_TEST_SPLIT,
+    **TASK,
+    "image_size": int_tuple(2),  # [height, width] every image is resized to
+    "color_mode": choice(("rgb", "grayscale", "rgba")),
+    "interpolation": choice(
+        ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian", "mitchellcubic")
+    ),
+    "cache": Rule("false, true (mlexp's cache folder) or a folder path", lambda v: isinstance(v, (bool, str))),
+}
+
+
+@DATASETS.register("image_folder", RULES, required=("path",))
 def load(cfg) -> Raw:
     reader = ImageReader(tuple(cfg.image_size), CHANNELS[cfg.color_mode], cfg.interpolation)
     found = scan(cfg, EXTENSIONS, "image", _check_format)

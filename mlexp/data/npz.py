@@ -7,13 +7,21 @@ from pathlib import Path
 
 import numpy as np
 
+from mlexp.config.catalog import SOURCE, TASK
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError, describe_path
-from mlexp.errors import first_line
+from mlexp.errors import ConfigError, first_line
+from mlexp.registry import DATASETS
 
 REQUIRED = ("x_train", "y_train", "x_test", "y_test")
 
 
+def check(dataset: dict) -> None:
+    if not dataset.get("path"):
+        raise ConfigError("dataset.path", dataset.get("path"), "the path of your .npz file")
+
+
+@DATASETS.register("npz", {**SOURCE, **TASK}, required=("path",), check=check)
 def load(cfg) -> Raw:
     path = Path(cfg.path).expanduser()
     expected = f"expected an .npz file with {', '.join(REQUIRED)}"

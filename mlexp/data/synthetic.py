@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from mlexp.config.catalog import NON_NEGATIVE, OWN_TEST_SPLIT, SOURCE
+from mlexp.config.rules import integer
 from mlexp.data.raw import Raw
 from mlexp.data.splits import stratified_split
+from mlexp.registry import DATASETS
+
+RULES = {
+    "samples": integer(20),
+    "classes": integer(2),
+    "image_size": integer(1),
+    "channels": integer(1),
+    "noise": NON_NEGATIVE,
+    **SOURCE,
+    **OWN_TEST_SPLIT,
+}
 
 
+@DATASETS.register("synthetic", RULES)
 def load(cfg) -> Raw:
     rng = np.random.default_rng(cfg.split_seed)
     shape = (cfg.image_size, cfg.image_size, cfg.channels)

@@ -21,10 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mlexp.config.catalog import OWN_TEST_SPLIT, SOURCE, TASK
+from mlexp.config.rules import Rule, integer, optional, string
 from mlexp.data.labels import MANY_VALUES
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError, describe_path
 from mlexp.data.splits import stratified_split
+from mlexp.registry import DATASETS
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +149,28 @@ def column_kinds(frame: pd.DataFrame, targets: list[str], overrides: dict, max_c
     return kinds
 
 
+def _names(value) -> bool:
+    if isinstance(value, list):
+        return bool(value) and all(isinstance(v, str) and v for v in value)
+    return isinstance(value, str) and bool(value)
+
+
+RULES = {
+    **SOURCE,
+    **OWN_TEST_SPLIT,
+    **TASK,
+    "target": Rule("a column name, or a list of 0/1 columns (multilabel)", _names),
+    "test_path": optional(string()),
+    "columns": Rule(
+        "null, or a mapping of column name to numeric, categorical, text or ignore",
+        lambda v: v is None or (isinstance(v, dict) and all(kind in KINDS for kind in v.values())),
+    ),
+    "max_categories": integer(1),
+    "max_words": integer(1),
+}
+
+
+@DATASETS.register("csv", RULES, required=("path", "target"))
 def load(cfg) -> Raw:
     path = Path(cfg.path).expanduser()
     frame = read(path)

@@ -9,9 +9,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mlexp.config.catalog import OWN_TEST_SPLIT, SOURCE, TASK
+from mlexp.config.rules import choice, integer, optional
 from mlexp.data.folders import scan
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError
+from mlexp.registry import DATASETS
+
+RULES = {
+    **SOURCE,
+    **OWN_TEST_SPLIT,
+    **TASK,
+    "output_mode": choice(("multi_hot", "count", "tf_idf", "int")),
+    "max_tokens": integer(3),
+    "sequence_length": optional(integer(1)),
+    "ngrams": integer(1, 5),
+}
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +32,7 @@ EXTENSIONS = (".txt",)
 MODES = ("multi_hot", "count", "tf_idf", "int")
 
 
+@DATASETS.register("text_folder", RULES, required=("path",))
 def load(cfg) -> Raw:
     found = scan(cfg, EXTENSIONS, "text")
     read = lambda paths: np.array([_read(p) for p in paths], dtype=object)  # noqa: E731

@@ -13,13 +13,27 @@ from pathlib import Path
 
 import numpy as np
 
+from mlexp.config.catalog import SOURCE, TASK
+from mlexp.config.rules import optional, string
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError
 from mlexp.errors import first_line
+from mlexp.registry import DATASETS
+
+RULES = {
+    **SOURCE,
+    **TASK,
+    "tfds_name": string(),
+    "data_dir": optional(string()),
+    "split_train": string(),
+    "split_test": string(),
+    "split_val": optional(string()),
+}
 
 log = logging.getLogger(__name__)
 
 
+@DATASETS.register("tfds", RULES, required=("tfds_name",))
 def load(cfg) -> Raw:
     try:
         import tensorflow_datasets as tfds

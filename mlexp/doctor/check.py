@@ -55,7 +55,7 @@ def check(overrides: list[str]) -> int:
     what = {"regression": "value", "multilabel": "labels"}.get(spec.task, "classes")
     print(f"Output shape: {tuple(model.output_shape)}  ({spec.task}, {spec.num_classes} {what}: "
           f"{', '.join(spec.class_names[:10])}{', ...' if len(spec.class_names) > 10 else ''})")  # fmt: skip
-    if cfg.model.name == "backbone":
+    if cfg.model.get("kind") == "backbone":
         print(backbone_lines(cfg, model, spec), end="")
     else:
         print(f"Parameters:   {model.count_params():,}")

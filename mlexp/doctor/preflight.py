@@ -122,7 +122,7 @@ def _learning_rate(cfg, splits) -> list[Finding]:
 def _transfer(cfg, splits) -> list[Finding]:
     """Transfer-learning mistakes (model=backbone): pretrained weights fed unprocessed inputs, a fine-tuning
     rate that wrecks the pretrained features, a pretrained backbone trained from the first epoch."""
-    if cfg.model.name != "backbone":
+    if cfg.model.get("kind") != "backbone":
         return []
     found = []
     model, tune = cfg.model, cfg.model.fine_tune

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from mlexp.models import backbone, conv, mlp, sequential, user
+from mlexp.models import user
 from mlexp.models.components import build_optimizer, regularizer_factory
 from mlexp.models.head import Head
+from mlexp.registry import MODELS
 
 log = logging.getLogger(__name__)
-
-# model name -> body(inputs, cfg_model, kernel_regularizer, spec) returning the last hidden tensor
-FAMILIES = {
-    "mlp": mlp.body,
-    "cnn": conv.body,
-    "cnn_bn": conv.body,
-    "cnn_deep": conv.body,
-    "sequential": sequential.body,
-    "backbone": backbone.body,
-}
 
 
 def steps_per_epoch(cfg, spec) -> int:
@@ -33,12 +24,13 @@ def build(cfg, spec):
     import keras
 
     kernel_regularizer = regularizer_factory(cfg.regularizer)
-    log.info("Building model %r for input %s", cfg.model.name, spec.input_shape)
+    log.info("Building model %r (%s) for input %s", cfg.model.name, cfg.model.get("kind", "yours"), spec.input_shape)
     inputs = keras.Input(shape=spec.input_shape, name="inputs")
     if user.TARGET in cfg.model:
         hidden = user.body(inputs, cfg.model)
     else:
-        hidden = FAMILIES[cfg.model.name](inputs, cfg.model, kernel_regularizer, spec)
+        # a kind's builder: body(inputs, cfg_model, kernel_regularizer, spec) -> the last hidden tensor
+        hidden = MODELS[MODELS.kind_of(cfg.model)].builder(inputs, cfg.model, kernel_regularizer, spec)
     if cfg.model.get("head", True):
         user.check_features(hidden, cfg.model)
         outputs, loss, metrics = Head.for_spec(spec, cfg.model.logits).build(hidden, kernel_regularizer)

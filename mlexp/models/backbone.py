@@ -19,7 +19,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlexp.errors import MlexpError, first_line
+from mlexp.config.catalog import DROPOUT, HEAD, POSITIVE, UNITS
+from mlexp.config.rules import Rule, boolean, choice, int_list, integer, mapping, optional, string
+from mlexp.errors import ConfigError, MlexpError, first_line
+from mlexp.registry import MODELS
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,32 @@ PREPROCESSING = {
 }
 
 
+RULES = {
+    "arch": choice(tuple(ARCHS), "a keras.applications network:"),
+    "weights": optional(string()),
+    "download": boolean(),
+    "input_size": optional(integer(1)),
+    "preprocess": boolean(),
+    "pooling": choice(("avg", "max")),
+    "arch_args": Rule("null or a mapping of constructor arguments", lambda v: v is None or isinstance(v, dict)),
+    "dense_units": int_list(1, min_len=0),
+    "activation": UNITS["activation"],
+    "dropout": DROPOUT,
+    "fine_tune": mapping({"freeze_epochs": integer(0), "unfreeze_layers": optional(integer(1)), "lr_factor": POSITIVE}),
+    **HEAD,
+}
+
+
+def check(model: dict) -> None:
+    arch = ARCHS[model["arch"]]
+    if model.get("input_size") is not None and model["input_size"] < arch.minimum:
+        raise ConfigError(
+            "model.input_size", model["input_size"],
+            f"null or an integer >= {arch.minimum} ({model['arch']}'s smallest input; its ImageNet weights "
+            f"were trained at {arch.size})",
+        )  # fmt: skip
+
+
 class WeightsNotFound(MlexpError):
     exit_code = 2
 
@@ -84,6 +113,7 @@ def pixel_rescaling(stats: dict) -> tuple[float, float]:
     return 255.0 / peak, 0.0
 
 
+@MODELS.register("backbone", RULES, required=("arch",), check=check)
 def body(inputs, cfg, kernel_regularizer, spec=None):
     import keras
 

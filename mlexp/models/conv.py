@@ -1,18 +1,44 @@
-"""Convolutional blocks, then flatten or global average pooling, dense layers (cnn, cnn_bn, cnn_deep)."""
+"""kind: conv. Convolutional blocks, then flatten or global average pooling, dense layers; the presets
+cnn, cnn_bn and cnn_deep are three shapes of it."""
 
 from __future__ import annotations
 
+from mlexp.config.catalog import DROPOUT, HEAD, UNITS
+from mlexp.config.rules import choice, int_list, integer, number_list
+from mlexp.errors import ConfigError
 from mlexp.models.mlp import dense_block
+from mlexp.registry import MODELS
+
+RULES = {
+    "filters": int_list(1),
+    "convs_per_block": integer(1),
+    "kernel_size": integer(1),
+    "padding": choice(("valid", "same")),
+    "pool_size": integer(1),
+    "block_dropout": number_list(0, 1, hi_open=True),
+    "top": choice(("flatten", "global_average")),
+    "dense_units": int_list(1, min_len=0),
+    "dropout": DROPOUT,
+    **UNITS,
+    **HEAD,
+}
 
 
+def check(model: dict) -> None:
+    blocks, dropouts = model.get("filters"), model.get("block_dropout")
+    if blocks is not None and dropouts and len(dropouts) != len(blocks):
+        raise ConfigError(
+            "model.block_dropout", dropouts, f"one rate per block of model.filters ({len(blocks)}), or []"
+        )
+
+
+@MODELS.register("conv", RULES, required=("filters",), check=check, aliases=("cnn", "cnn_bn", "cnn_deep"), preset="cnn")
 def body(inputs, cfg, kernel_regularizer, spec=None):
     from keras import layers
 
     if len(inputs.shape) != 4:
-        from mlexp.errors import ConfigError
-
         raise ConfigError(
-            "model.name", cfg.name, f"a model for inputs of shape {tuple(inputs.shape[1:])}, e.g. mlp "
+            "model", cfg.name, f"a model for inputs of shape {tuple(inputs.shape[1:])}, e.g. mlp "
             "(convolutional models need images: height x width x channels)"
         )  # fmt: skip
     x = inputs

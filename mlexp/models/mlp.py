@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from mlexp.config.catalog import DROPOUT, HEAD, UNITS
+from mlexp.config.rules import int_list
+from mlexp.registry import MODELS
+
 
 def dense_block(x, units: int, cfg, kernel_regularizer, name: str):
     """Dense with the model's activation and initializers, then batch norm and dropout if asked.
@@ -25,6 +29,7 @@ def dense_block(x, units: int, cfg, kernel_regularizer, name: str):
     return x
 
 
+@MODELS.register("mlp", {"hidden_units": int_list(1), "dropout": DROPOUT, **UNITS, **HEAD}, required=("hidden_units",))
 def body(inputs, cfg, kernel_regularizer, spec=None):
     from keras import layers
 
