@@ -43,11 +43,12 @@ class Proc:
     out: str
 
 
-def run(command: list[str], cwd: Path, expect: int = 0) -> Proc:
+def run(command: list[str], cwd: Path, expect: int = 0, env: dict | None = None) -> Proc:
     """Run a command; its wall time and its own peak resident set size (wait4 rusage)."""
     with tempfile.TemporaryFile("w+") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True)
+        environment = {**os.environ, **(env or {})}
+        proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True, env=environment)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -131,6 +132,75 @@ def overhead(ctx) -> list[str]:
         "",
         f"Ratio of medians mlexp / plain Keras: **{ratio:.3f}** (target <= 1.05: {verdict(ratio <= 1.05)}; aim < 1.0).",
     ]
+
+
+def installed_backends() -> list[str]:
+    import importlib.util
+
+    return ["tensorflow", *(name for name in ("jax", "torch") if importlib.util.find_spec(name))]
+
+
+def backends(ctx) -> list[str]:
+    """mlexp on each backend against plain Keras on TensorFlow and on the same backend, whole processes,
+    alternated so that load drifts hit every command alike."""
+    if not ctx.fashion:
+        return ["Skipped: Fashion-MNIST is not installed (`apt-get install dataset-fashion-mnist`)."]
+    mlp_epochs, cnn_epochs = (1, 1) if ctx.tiny else (10, 1)
+    common = ["trainer.batch_size=64", "seed=0", "trainer.validation_split=0.2", "callbacks.lr_scheduler.enabled=false"]
+    workloads = {
+        "Fashion MLP (dense 128 sigmoid)": (
+            ["experiment=fashion_mlp_sigmoid", f"trainer.epochs={mlp_epochs}"],
+            ["--model=mlp", f"--epochs={mlp_epochs}"],
+        ),
+        "lab CNN (conv32-pool-conv64-pool-dense64)": (
+            ["dataset=fashion_mnist", "model=cnn", f"trainer.epochs={cnn_epochs}"],
+            ["--model=cnn", f"--epochs={cnn_epochs}"],
+        ),
+    }  # fmt: skip
+    names = installed_backends()
+    lines = [
+        f"Fashion-MNIST ({ctx.fashion}), batch 64, 20% validation, seed 0; the MLP {mlp_epochs} epochs, the CNN "
+        f"{cnn_epochs}. Whole processes; `plain` is benchmarks/plain_keras.py under KERAS_BACKEND, `mlexp` is",
+        "`mlexp train ... trainer.backend=B`. Peak RSS in brackets.",
+        "",
+        "| workload | backend | plain Keras | mlexp | mlexp / plain same backend | mlexp / plain TensorFlow |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    notes = []
+    for label, (ours, theirs) in workloads.items():
+        walls = {(who, b): Figure() for who in ("plain", "mlexp") for b in names}
+        rss = {key: Figure() for key in walls}
+        for i in range(ctx.repeats):
+            for b in names:
+                plain = [sys.executable, str(HERE / "plain_keras.py"), "fashion", str(ctx.fashion), *theirs]
+                mine = mlexp("train", *ours, f"dataset.path={ctx.fashion}", *common, f"trainer.backend={b}",
+                             "trainer.verbose=2", f"hydra.run.dir=outputs/backends/{label[:4]}_{b}_{i}")  # fmt: skip
+                for who, command, env in (("plain", plain, {"KERAS_BACKEND": b}), ("mlexp", mine, None)):
+                    proc = run(command, ctx.work, env=env)
+                    walls[(who, b)].values.append(proc.wall)
+                    rss[(who, b)].values.append(proc.peak_rss_mib)
+        base = walls[("plain", "tensorflow")].median
+        for b in names:
+            mine, theirs_b = walls[("mlexp", b)], walls[("plain", b)]
+            lines.append(
+                f"| {label} | {b} | {theirs_b.show()} [{rss[('plain', b)].median:.0f} MiB] | {mine.show()} "
+                f"[{rss[('mlexp', b)].median:.0f} MiB] | {mine.median / theirs_b.median:.2f}x "
+                f"| {mine.median / base:.2f}x |"
+            )
+        fastest = min(names, key=lambda b: walls[("mlexp", b)].median)
+        notes.append(f"- {label}: fastest mlexp backend **{fastest}**, {walls[('mlexp', fastest)].median / base:.2f}x "
+                     "plain Keras on TensorFlow.")  # fmt: skip
+        if label.startswith("Fashion MLP"):
+            best = walls[("mlexp", fastest)].median / base
+            same = walls[("mlexp", fastest)].median / walls[("plain", fastest)].median
+            memory = rss[("mlexp", "tensorflow")].median - rss[("plain", "tensorflow")].median
+            notes += [
+                f"- Fashion MLP targets: <= 0.55x plain TensorFlow: {best:.2f}x ({verdict(best <= 0.55)}); <= 1.00x "
+                f"plain Keras on the same backend: {same:.2f}x ({verdict(same <= 1.0)}).",
+                f"- Peak RSS, mlexp - plain script on TensorFlow: {memory:+.0f} MiB (target within 100 MiB: "
+                f"{verdict(memory <= 100)}).",
+            ]
+    return [*lines, "", *notes, "- IMDB dense: not measured here (imdb.npz cannot be downloaded on this machine)."]
 
 
 def augmentation(ctx) -> list[str]:
@@ -233,6 +303,7 @@ def image_folder(ctx) -> list[str]:
 FIGURES = {
     "cli": ("CLI latency", cli_latency),
     "overhead": ("Overhead against plain Keras", overhead),
+    "backends": ("Backends", backends),
     "augmentation": ("Augmentation throughput", augmentation),
     "time_to_accuracy": ("Time to 0.90 on Fashion-MNIST", time_to_accuracy),
     "memory": ("Memory", memory),

@@ -85,12 +85,13 @@ def run_hydra(
     def job(cfg):
         return task(cfg, request)
 
+    typed = list(argv)
     if resume:
-        argv = [*argv, "hydra.callbacks.claim.resume=true"]  # the sweep folder is taken on purpose
-    argv = [*argv, *settings]
+        settings = [*settings, "hydra.callbacks.claim.resume=true"]  # the sweep folder is taken on purpose
+    argv = with_overrides(argv, settings)
     entry = hydra.main(config_path=str(builtin_config_dir()), config_name=config_name, version_base="1.3")(job)
     if not any(arg.startswith("hydra.searchpath=") for arg in argv):  # the user's own setting wins
-        argv = [*argv, *search_path_override(project_config_dirs())]
+        argv = with_overrides(argv, search_path_override(project_config_dirs()))
     saved_argv, saved_full_error = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
     # Let exceptions reach us instead of Hydra's traceback printer: we word them and pick the exit code.
     os.environ["HYDRA_FULL_ERROR"] = "1"
@@ -104,7 +105,7 @@ def run_hydra(
     except ValueError as exc:
         if isinstance(exc, MlexpError) or not str(exc).startswith("Only one of --run"):
             raise
-        raise HydraUsageError(f"{exc} (got {' '.join(argv)})") from None
+        raise HydraUsageError(f"{exc} (got {' '.join(typed)})") from None
     finally:
         sys.argv = saved_argv
         if saved_full_error is None:
@@ -112,6 +113,13 @@ def run_hydra(
         else:
             os.environ["HYDRA_FULL_ERROR"] = saved_full_error
     return 0
+
+
+def with_overrides(argv: list[str], extra: list[str]) -> list[str]:
+    """`extra` overrides joined to the user's own: argparse takes overrides as one run of words, so they go
+    right after the last override (`a=1 --cfg job` stays valid), or first when there is none."""
+    last = max((i for i, word in enumerate(argv) if "=" in word and not word.startswith("-")), default=-1)
+    return [*argv[: last + 1], *extra, *argv[last + 1 :]]
 
 
 def compose_validated(overrides: list[str], config_name: str = "train"):

@@ -26,7 +26,7 @@ def test_bench_tiny_mode_writes_every_figure(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     text = out.read_text()
-    for title in ("CLI latency", "Overhead against plain Keras", "Augmentation throughput",
+    for title in ("CLI latency", "Overhead against plain Keras", "Backends", "Augmentation throughput",
                   "Time to 0.90 on Fashion-MNIST", "Memory", "Image folders from disk"):  # fmt: skip
         assert f"## {title}" in text
     assert "FAILED" not in text
@@ -41,6 +41,11 @@ def test_bench_tiny_mode_writes_every_figure(tmp_path):
     assert re.search(r"with the lab CNN: \*\*\d+\.\d\dx\*\* slower .*; CPU time per image \d+\.\d\dx\.", text)
     assert re.search(r"\| `mlexp train` \(default run: digits, mlp, 20 epochs\) \| \d+ MiB \(1 run\) \|", text)
     assert "- versions: Python 3." in text
+    cell = r"[\d.]+ s \(1 run\) \[\d+ MiB\]"
+    for backend in ("tensorflow", "jax"):  # jax is in the dev extras
+        row = rf"\| Fashion MLP \(dense 128 sigmoid\) \| {backend} \| {cell} \| {cell} \| \d+\.\d\dx \| \d+\.\d\dx \|"
+        assert re.search(row, text), backend
+    assert re.search(r"- Fashion MLP targets: <= 0.55x plain TensorFlow: \d+\.\d\dx \((met|NOT met)\)", text)
     assert re.search(r"Growth from 60 to 300 files: \*\*-?\d+ MiB\*\*", text)
     assert re.search(r"Keras / mlexp images/s: \*\*\d+\.\d\dx\*\*", text)
 

@@ -78,3 +78,14 @@ def test_help_cfg_config_errors_and_compare_do_not_import_tensorflow(mlexp, tmp_
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("TF False False")
+
+
+def test_mlexps_own_overrides_join_the_users_so_flags_after_overrides_still_work(mlexp):
+    from mlexp.hydra_app import with_overrides
+
+    assert with_overrides(["a=1", "--cfg", "job"], ["x=2"]) == ["a=1", "x=2", "--cfg", "job"]
+    assert with_overrides(["--info", "defaults"], ["x=2"]) == ["x=2", "--info", "defaults"]
+    assert with_overrides(["-m", "--cfg", "job", "seed=1,2"], ["x=2"]) == ["-m", "--cfg", "job", "seed=1,2", "x=2"]
+    result = mlexp("train", "model.hidden_units=[7]", "--cfg", "job")
+    assert result.code == 0, result.err
+    assert "hidden_units:\n  - 7\n" in result.out

@@ -96,21 +96,69 @@ def test_a_process_already_on_tensorflow_refuses_another_backend_in_one_line(mle
     assert bad.code == 2 and "none with trainer.backend=jax (MirroredStrategy is TensorFlow's)" in bad.err
 
 
+def test_a_sweep_over_backends_in_one_process_fails_the_other_backends_job_in_one_line(mlexp):
+    pytest.importorskip("jax")
+    result = mlexp("train", "-m", "trainer.backend=tensorflow,jax", "trainer.epochs=1", "trainer.verbose=0")
+    assert result.code == 1
+    assert "mlexp train: job 1 failed: ConfigError: Config error at trainer.backend: got 'jax'; expected " in result.err
+    assert "hydra/launcher=joblib for a sweep over backends" in result.err
+
+
 @pytest.mark.slow
-def test_jax_backend_trains_records_itself_and_its_model_predicts_under_tensorflow(tmp_path):
+def test_a_sweep_over_backends_with_joblib_runs_each_job_in_its_own_process(tmp_path):
     import json
     import subprocess
     import sys
 
     pytest.importorskip("jax")
-    mlexp = [sys.executable, "-m", "mlexp"]
-    args = ["train", "trainer.backend=jax", "trainer.epochs=3", "trainer.verbose=0", "hydra.run.dir=outputs/jax"]
-    run = subprocess.run([*mlexp, *args], cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-2000:]
-    manifest = json.loads((tmp_path / "outputs/jax/manifest.json").read_text())
-    assert manifest["backend"] == "jax" and manifest["versions"]["jax"]
-    assert json.loads((tmp_path / "outputs/jax/metrics.json").read_text())["test_accuracy"] > 0.8
-    predicted = subprocess.run([*mlexp, "predict", "outputs/jax", "--from-test", "0:3"], cwd=tmp_path,
-                               capture_output=True, text=True, timeout=300)  # fmt: skip
+    args = ["train", "-m", "hydra/launcher=joblib", "trainer.backend=tensorflow,jax", "trainer.epochs=1",
+            "trainer.verbose=0", "hydra.sweep.dir=sweep"]  # fmt: skip
+    sweep = subprocess.run([sys.executable, "-m", "mlexp", *args], cwd=tmp_path, capture_output=True, text=True,
+                           timeout=600)  # fmt: skip
+    assert sweep.returncode == 0, sweep.stderr[-2000:]
+    backends = [json.loads((tmp_path / f"sweep/{n}/manifest.json").read_text())["backend"] for n in "01"]
+    assert backends == ["tensorflow", "jax"]
+
+
+def _installed_backends() -> list[str]:
+    import importlib.util
+
+    return ["tensorflow", *(name for name in ("jax", "torch") if importlib.util.find_spec(name))]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", _installed_backends())
+def test_each_installed_backend_trains_reruns_resumes_and_predicts(tmp_path, backend):
+    """The smoke test per backend, each command in its own process as a user types it."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    def mlexp(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "mlexp", *args], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=600)  # fmt: skip
+
+    args = [f"trainer.backend={backend}", "trainer.epochs=3", "trainer.verbose=0", "hydra.run.dir=outputs/run"]
+    trained = mlexp("train", *args)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    run = tmp_path / "outputs/run"
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["backend"] == backend
+    assert backend == "tensorflow" or manifest["versions"][backend]
+    assert json.loads((run / "metrics.json").read_text())["test_accuracy"] > 0.8
+    rerun = mlexp("rerun", "outputs/run")
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert "The rerun is identical to the original" in rerun.stdout
+    shutil.copytree(run, tmp_path / "outputs/resumed")
+    resumed = mlexp("resume", "outputs/resumed", "--from-epoch", "2")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    history = pd.read_csv(run / "history.csv")
+    again = pd.read_csv(tmp_path / "outputs/resumed/history.csv")
+    assert again["epoch"].tolist() == [1, 2, 3]
+    assert again["loss"].tolist() == pytest.approx(history["loss"].tolist(), rel=1e-6)
+    predicted = mlexp("predict", "outputs/run", "--from-test", "0:3")  # on TensorFlow, whatever trained it
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     assert "test[2]" in predicted.stdout

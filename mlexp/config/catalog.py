@@ -179,7 +179,7 @@ TRAINER: dict[str, Rule] = {
     "train_samples": optional(integer(1)),  # use only the first N training samples (debug presets)
     "run_eagerly": boolean(),
     "eval_batch_size": optional(integer(1)),  # null: max(batch_size, 512)
-    "jit_compile": boolean(),
+    "jit_compile": choice(("auto", True, False)),  # auto: Keras' choice (XLA on JAX and on TF with a GPU)
     "steps_per_execution": integer(1),
     "distribution": choice(("none", "mirrored")),
     "devices": optional(string_list()),

@@ -181,7 +181,7 @@ def _check_combinations(plain: dict[str, Any]) -> None:
             "trainer.distribution", trainer["distribution"],
             f"none with trainer.backend={trainer['backend']} (MirroredStrategy is TensorFlow's)",
         )  # fmt: skip
-    if trainer["jit_compile"] and trainer["run_eagerly"]:
+    if trainer["jit_compile"] is True and trainer["run_eagerly"]:
         raise ConfigError(
             "trainer.jit_compile", True, "false with trainer.run_eagerly=true (eager steps are not compiled)"
         )
