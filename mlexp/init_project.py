@@ -30,6 +30,7 @@ From elsewhere, add `-cd PATH/conf` and install the package (`pip install -e .`)
 | `{package}/data.py` | `squares(samples, size, seed)` returns `x_train`, `y_train`, `x_test`, `y_test` (and `class_names`); mlexp does the validation split, scaling and everything after. Keras' `((x_train, y_train), (x_test, y_test))` works too. |
 | `{package}/callbacks.py` | `BestEpoch`, a `keras.callbacks.Callback` with an argument |
 | `conf/model/small_cnn.yaml`, `conf/dataset/squares.yaml` | the YAML that chooses them: `_target_` plus their arguments |
+| `conf/model/tiny_conv.yaml` | a preset of mlexp's own conv model (`kind: conv`), no Python: `model=tiny_conv`; keys left out take the kind's defaults |
 | `conf/experiment/example.yaml` | one run: the dataset, the model, the callback (`callbacks.best._target_`) and the trainer |
 | `conf/search_space/example.yaml` | a keras-tuner space over your model's own arguments |
 
@@ -93,6 +94,14 @@ name: small_cnn
 _target_: {package}.models.small_cnn
 filters: 8
 units: 32
+""",
+    "conf/model/tiny_conv.yaml": """\
+# mlexp's conv model (kind: conv, like model=cnn) in a shape of your own; name: labels the runs.
+name: tiny_conv
+kind: conv
+filters: [8, 16]
+dense_units: [32]
+dropout: 0.2
 """,
     "conf/dataset/squares.yaml": """\
 name: squares

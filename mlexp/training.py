@@ -87,7 +87,14 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
 
     from mlexp import callbacks, data, models
     from mlexp.data.augment import augmenter
-    from mlexp.data.pipeline import EpochClock, EpochOrder, eval_batch_size, evaluation_dataset, training_dataset
+    from mlexp.data.pipeline import (
+        EpochClock,
+        EpochOrder,
+        array_batches,
+        eval_batch_size,
+        evaluation_dataset,
+        training_dataset,
+    )  # fmt: skip
     from mlexp.doctor.report import write_run_report
     from mlexp.models import backbone
     from mlexp.models.components import build_optimizer
@@ -128,13 +135,20 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
     order = EpochOrder(cfg.seed, clock) if cfg.trainer.shuffle else None
     augment = augmenter(cfg.augmentation, cfg.seed)
     decode = data.decoder(splits)
-    train_ds = training_dataset(
-        splits.x_train, splits.y_train, cfg.trainer.batch_size, augment=augment, order=order, clock=clock,
-        decode=decode,
-    )  # fmt: skip
     eval_batch = eval_batch_size(cfg.trainer)
-    val_ds = evaluation_dataset(splits.x_val, splits.y_val, eval_batch, decode) if len(splits.x_val) else None
-    test_ds = evaluation_dataset(splits.x_test, splits.y_test, eval_batch, decode)
+    if keras.backend.backend() != "tensorflow" and augment is None and decode is None:  # nothing needs tf.data
+        log.info("Input: NumPy batches for Keras on %s (no augmentation or files to decode)", keras.backend.backend())
+        seed = cfg.seed if cfg.trainer.shuffle else None
+        train_ds = array_batches(splits.x_train, splits.y_train, cfg.trainer.batch_size, seed=seed, clock=clock)
+        val_ds = array_batches(splits.x_val, splits.y_val, eval_batch) if len(splits.x_val) else None
+        test_ds = array_batches(splits.x_test, splits.y_test, eval_batch)
+    else:
+        train_ds = training_dataset(
+            splits.x_train, splits.y_train, cfg.trainer.batch_size, augment=augment, order=order, clock=clock,
+            decode=decode,
+        )  # fmt: skip
+        val_ds = evaluation_dataset(splits.x_val, splits.y_val, eval_batch, decode) if len(splits.x_val) else None
+        test_ds = evaluation_dataset(splits.x_test, splits.y_test, eval_batch, decode)
 
     stop = callbacks.GracefulStop()
     fit_callbacks = [

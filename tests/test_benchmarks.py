@@ -57,7 +57,7 @@ def test_bench_rejects_an_unknown_figure(tmp_path):
         text=True,
     )
     assert proc.returncode == 2
-    assert "--only: unknown figure(s) ['speed']; expected some of cli, overhead, augmentation" in proc.stderr
+    assert "--only: unknown figure(s) ['speed']; expected some of cli, overhead, backends, augmentation" in proc.stderr
     assert not (tmp_path / "R.md").exists()
 
 

@@ -10,7 +10,7 @@ from conftest import CONF_DIR, TINY, read_metrics, run_dirs
 from omegaconf import OmegaConf
 
 from mlexp.data.augment import augmenter
-from mlexp.data.pipeline import EpochOrder, evaluation_dataset, training_dataset
+from mlexp.data.pipeline import EpochClock, EpochOrder, array_batches, evaluation_dataset, training_dataset
 
 NO_MODEL_KEYS = [arg for arg in TINY if not arg.startswith("model.")]
 
@@ -134,6 +134,27 @@ def _epoch_batches(x, y, seed: int, epoch: int, augmentation: str = "images"):
     order.epoch.assign(epoch)
     augment = augmenter(OmegaConf.load(CONF_DIR / "augmentation" / f"{augmentation}.yaml"), seed=seed)
     return [(xb.numpy(), yb.numpy()) for xb, yb in training_dataset(x, y, 8, augment=augment, order=order)]
+
+
+def test_numpy_batches_for_jax_and_torch_keep_the_pipelines_contract():
+    """Every sample once per pass, the last batch partial; in order without a seed; with one, a permutation
+    that depends on (seed, epoch) only, so a resumed run repeats it."""
+    x, y = np.arange(20, dtype=np.float32).reshape(20, 1), np.arange(20, dtype=np.int32)
+    plain = array_batches(x, y, 8)
+    assert [len(plain[i][1]) for i in range(len(plain))] == [8, 8, 4]
+    assert np.concatenate([plain[i][1] for i in range(len(plain))]).tolist() == list(range(20))
+    clock = EpochClock()
+
+    def epoch_order(seed, epoch):
+        clock.set(epoch)
+        batches = array_batches(x, y, 8, seed=seed, clock=clock)
+        return np.concatenate([batches[i][1] for i in range(len(batches))]).tolist()
+
+    first, second = epoch_order(3, 0), epoch_order(3, 1)
+    assert sorted(first) == sorted(second) == list(range(20)) and first != second != list(range(20))
+    assert epoch_order(3, 0) == first and epoch_order(4, 0) != first
+    batches = array_batches(x, y, 8, seed=3, clock=clock)
+    np.testing.assert_array_equal(batches[0][0][:, 0], batches[0][1])  # inputs and labels stay paired
 
 
 def test_training_pipeline_yields_identical_batches_for_the_same_seed():

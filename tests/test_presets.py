@@ -56,9 +56,17 @@ def test_the_catalogue_has_every_notebook_experiment():
     } <= set(SWEEPS)  # fmt: skip
 
 
+def on_tensorflow(overrides: list[str], dataset_files):
+    """The validated config, on TensorFlow: this process runs Keras there (each backend has its own smoke test)."""
+    cfg = validate(compose_run(overrides, dataset_files))
+    if cfg.trainer.backend == "tensorflow":
+        return cfg
+    return validate(compose_run([*overrides, "trainer.backend=tensorflow"], dataset_files))
+
+
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_experiment_trains_one_epoch(name, dataset_files, tmp_path):
-    cfg = validate(compose_run([f"experiment={name}"], dataset_files))
+    cfg = on_tensorflow([f"experiment={name}"], dataset_files)
     metrics = train(cfg, tmp_path / name)
     assert metrics["status"] == "completed" and metrics["epochs_run"] == 1
 
@@ -69,7 +77,7 @@ def test_named_sweep_jobs_validate_and_the_first_trains(name, dataset_files, tmp
     assert len(jobs) >= 2
     configs = [validate(compose_run(job, dataset_files)) for job in jobs]
     assert len({str(c) for c in configs}) == len(configs), "sweep jobs must differ"
-    assert train(configs[0], tmp_path / name)["status"] == "completed"
+    assert train(on_tensorflow(jobs[0], dataset_files), tmp_path / name)["status"] == "completed"
 
 
 def test_fashion_hidden_units_sweep_values(dataset_files):

@@ -53,6 +53,14 @@ def test_the_project_trains_with_its_own_code_and_records_it(in_project, project
     assert "The rerun is identical" in rerun.out
 
 
+def test_a_yaml_preset_of_a_built_in_kind_trains_beside_the_projects_own_code(in_project, project):
+    result = in_project("train", *FAST, "model=tiny_conv", "hydra.run.dir=runs/tiny")
+    assert result.code == 0, result.err
+    saved = (project / "runs/tiny/resolved_config.yaml").read_text()
+    assert "name: tiny_conv\n  kind: conv\n" in saved and "convs_per_block: 1\n" in saved  # the kind's default
+    assert read_metrics(project / "runs/tiny")["status"] == "completed"
+
+
 @pytest.mark.parametrize(
     "override,message",
     [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from typing import Any
 
@@ -93,7 +94,7 @@ def _check_kind(group: str, section: Any, registry: Registry) -> None:
     entry, name = kinds[kind], section["name"]
     for key, value in _kind_defaults(group, entry.preset).items():
         if key not in entry.required:  # a preset of one's own, or a run saved before the key existed
-            section.setdefault(key, value)
+            section.setdefault(key, copy.deepcopy(value))
     owner = f"{group} '{name}'" if name == kind else f"{group} '{name}' (kind {kind})"
     args = {k: v for k, v in section.items() if k not in ("name", "kind")}
     for key in entry.required:

@@ -1,8 +1,13 @@
-"""NumPy arrays to tf.data pipelines; augmentation (mlexp.data.augment) runs on training batches only."""
+"""NumPy arrays to tf.data pipelines; augmentation (mlexp.data.augment) runs on training batches only.
+
+Keras on JAX or PyTorch gets NumPy batches instead when nothing needs tf.data (data in memory, no
+augmentation): the same batches' contract, without a tf.Tensor to convert at every step.
+"""
 
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 
@@ -55,21 +60,62 @@ def evaluation_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, decode=Non
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+def array_batches(x: np.ndarray, y: np.ndarray, batch_size: int, *, seed: int | None = None, clock=None):
+    """NumPy batches of (x, y) as a keras.utils.PyDataset, for Keras on JAX or PyTorch: every sample once per
+    pass, in order, or with `seed` in a permutation of (seed, clock's epoch), so a resumed run repeats it.
+    tf.data's batches cost those backends a conversion per step (Fashion MLP on JAX: 0.80 against 0.46 ms)."""
+    import keras
+
+    class ArrayBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            self._order: tuple[int | None, np.ndarray | None] = (None, None)  # (epoch, permutation)
+
+        def __len__(self) -> int:
+            return max(math.ceil(len(x) / batch_size), 1)
+
+        def __getitem__(self, index: int):
+            rows = slice(index * batch_size, (index + 1) * batch_size)
+            if seed is not None:
+                rows = self._permutation()[rows]
+            return x[rows], y[rows]
+
+        def _permutation(self) -> np.ndarray:
+            if self._order[0] != clock.value:
+                self._order = (clock.value, np.random.default_rng([seed, clock.value]).permutation(len(x)))
+            return self._order[1]
+
+    return ArrayBatches()
+
+
 def eval_batch_size(trainer) -> int:
     """Evaluation has no gradients to keep: larger batches give the same numbers in fewer steps."""
     return trainer.eval_batch_size or max(trainer.batch_size, 512)
 
 
 class EpochClock:
-    """The epoch number as a variable that tf.data reads; its callback sets it before each pass.
+    """The epoch number, set by its callback before each pass: `value` for NumPy batches, `epoch` a variable
+    that tf.data reads (made when first asked for).
 
     Shuffling and augmentation both draw from (seed, epoch), so a resumed run repeats them exactly.
     """
 
     def __init__(self):
-        import tensorflow as tf
+        self.value = 0
+        self._variable = None
 
-        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+    @property
+    def epoch(self):
+        if self._variable is None:
+            import tensorflow as tf
+
+            self._variable = tf.Variable(self.value, dtype=tf.int64, trainable=False)
+        return self._variable
+
+    def set(self, epoch: int) -> None:
+        self.value = epoch
+        if self._variable is not None:
+            self._variable.assign(epoch)
 
     def callback(self):
         import keras
@@ -78,7 +124,7 @@ class EpochClock:
 
         class SetEpoch(keras.callbacks.Callback):
             def on_epoch_begin(self, epoch, logs=None):
-                clock.epoch.assign(epoch)
+                clock.set(epoch)
 
         return SetEpoch()
 
