@@ -15,7 +15,6 @@ _BANNER = (
 )
 
 
-BACKENDS = ("tensorflow", "jax", "torch")
 EXTRAS = {"jax": "jax", "torch": "torch"}  # the package each backend needs, from pip install "mlexp[NAME]"
 
 

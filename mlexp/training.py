@@ -38,7 +38,8 @@ def train(
     from mlexp.tf_runtime import use_backend
 
     run = runs.RunDir(run_dir)
-    use_backend(cfg.trainer.get("backend", "tensorflow"))  # before Keras is imported
+    backend = cfg.trainer.get("backend", "tensorflow")
+    use_backend(backend)  # before Keras is imported
     check_devices(cfg.trainer)
     backup = backups.choose(run, from_epoch) if resume else None  # a damaged one is refused before any write
     if resume and run.file(runs.CONFIG).is_file():
@@ -48,7 +49,6 @@ def train(
         if not resume:
             run.claim()
         run.write_config(cfg)
-        backend = cfg.trainer.get("backend", "tensorflow")
         record = manifest.start(command or ["mlexp", "train"], overrides, cfg.seed, backend)
         if user_code.targets(cfg):  # the user's own code: which file, at which commit
             record["user_code"] = [user_code.source(target) for target in user_code.targets(cfg)]
@@ -150,6 +150,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
         val_ds = evaluation_dataset(splits.x_val, splits.y_val, eval_batch, decode) if len(splits.x_val) else None
         test_ds = evaluation_dataset(splits.x_test, splits.y_test, eval_batch, decode)
 
+    weights = class_weights(cfg.trainer, splits)
     stop = callbacks.GracefulStop()
     fit_callbacks = [
         clock.callback(),
@@ -176,7 +177,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
                     callbacks=fit_callbacks,
                     verbose=cfg.trainer.verbose,
                     shuffle=False,  # EpochOrder shuffles, as a function of (seed, epoch)
-                    class_weight=class_weights(cfg.trainer, splits),
+                    class_weight=weights,
                 )
                 initial_epoch = int(history.rows[-1]["epoch"]) if history.rows else initial_epoch
                 if history.rows and not math.isfinite(history.rows[-1].get("loss", 0.0)):

@@ -16,20 +16,19 @@ from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError
 from mlexp.registry import DATASETS
 
-RULES = {
-    **SOURCE,
-    **OWN_TEST_SPLIT,
-    **TASK,
-    "output_mode": choice(("multi_hot", "count", "tf_idf", "int")),
-    "max_tokens": integer(3),
-    "sequence_length": optional(integer(1)),
-    "ngrams": integer(1, 5),
-}
-
 log = logging.getLogger(__name__)
 
 EXTENSIONS = (".txt",)
 MODES = ("multi_hot", "count", "tf_idf", "int")
+RULES = {
+    **SOURCE,
+    **OWN_TEST_SPLIT,
+    **TASK,
+    "output_mode": choice(MODES),
+    "max_tokens": integer(3),
+    "sequence_length": optional(integer(1)),
+    "ngrams": integer(1, 5),
+}
 
 
 @DATASETS.register("text_folder", RULES, required=("path",))
