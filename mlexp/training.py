@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import time
 from pathlib import Path
 from typing import Any
 
-from mlexp import backups, manifest, mlflow_logger, runs, user_code
+from mlexp import backups, distribution, manifest, mlflow_logger, runs, user_code
 from mlexp.errors import MlexpError, RunFailed, StopRequested, first_line
 from mlexp.fingerprint import fingerprint
 
@@ -40,7 +39,7 @@ def train(
     run = runs.RunDir(run_dir)
     backend = cfg.trainer.get("backend", "tensorflow")
     use_backend(backend)  # before Keras is imported
-    check_devices(cfg.trainer)
+    distribution.check(cfg.trainer)
     backup = backups.choose(run, from_epoch) if resume else None  # a damaged one is refused before any write
     if resume and run.file(runs.CONFIG).is_file():
         run.clear_tmp()
@@ -85,23 +84,7 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
     keras = import_keras()
     import tensorflow as tf
 
-    from mlexp import callbacks, data, models
-    from mlexp.data.augment import augmenter
-    from mlexp.data.pipeline import (
-        EpochClock,
-        EpochOrder,
-        array_batches,
-        eval_batch_size,
-        evaluation_dataset,
-        training_dataset,
-    )  # fmt: skip
-    from mlexp.doctor.report import write_run_report
-    from mlexp.models import backbone
-    from mlexp.models.components import build_optimizer
-    from mlexp.models.head import Head
-    from mlexp.reporting.plots import learning_curves
-    from mlexp.tasks import SCORE
-    from mlexp.tracking import write_hparams
+    from mlexp import data
 
     keras.backend.clear_session(free_memory=True)  # sweep jobs share a process: start each from a clean state
     keras.mixed_precision.set_global_policy(cfg.trainer.get("precision", "float32"))  # set by every run, so reset too
@@ -120,8 +103,33 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
             "task": spec.task,
         },  # fmt: skip
     )
-    strategy = distribution_strategy(cfg.trainer)
-    with strategy.scope() if strategy else contextlib.nullcontext():  # variables are created per replica
+    spread = distribution.for_trainer(cfg.trainer)
+    with spread.running():
+        return _fit(cfg, run, start, resume, logger, backup, keras, splits, spread)
+
+
+def _fit(cfg, run, start, resume, logger, backup, keras, splits, spread) -> dict[str, Any]:
+    """Build, train, evaluate and write the run's results, under the run's distribution."""
+    from mlexp import callbacks, data, models
+    from mlexp.data.augment import augmenter
+    from mlexp.data.pipeline import (
+        EpochClock,
+        EpochOrder,
+        array_batches,
+        eval_batch_size,
+        evaluation_dataset,
+        training_dataset,
+    )  # fmt: skip
+    from mlexp.doctor.report import write_run_report
+    from mlexp.models import backbone
+    from mlexp.models.components import build_optimizer
+    from mlexp.models.head import Head
+    from mlexp.reporting.plots import learning_curves
+    from mlexp.tasks import SCORE
+    from mlexp.tracking import write_hparams
+
+    spec = splits.spec
+    with spread.building():  # MirroredStrategy: variables are created per replica
         model = models.build(cfg, splits.spec)
         checks = preflight(cfg, splits, model, run)
         history = callbacks.HistoryWriter(run)
@@ -135,20 +143,25 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
     order = EpochOrder(cfg.seed, clock) if cfg.trainer.shuffle else None
     augment = augmenter(cfg.augmentation, cfg.seed)
     decode = data.decoder(splits)
-    eval_batch = eval_batch_size(cfg.trainer)
+    eval_batch = distribution.eval_multiple(spread, eval_batch_size(cfg.trainer))
+    shards = spread.shards
     if keras.backend.backend() != "tensorflow" and augment is None and decode is None:  # nothing needs tf.data
         log.info("Input: NumPy batches for Keras on %s (no augmentation or files to decode)", keras.backend.backend())
         seed = cfg.seed if cfg.trainer.shuffle else None
-        train_ds = array_batches(splits.x_train, splits.y_train, cfg.trainer.batch_size, seed=seed, clock=clock)
-        val_ds = array_batches(splits.x_val, splits.y_val, eval_batch) if len(splits.x_val) else None
-        test_ds = array_batches(splits.x_test, splits.y_test, eval_batch)
+        train_ds = array_batches(
+            splits.x_train, splits.y_train, cfg.trainer.batch_size, seed=seed, clock=clock, shards=shards
+        )  # fmt: skip
+        val_ds = array_batches(splits.x_val, splits.y_val, eval_batch, shards=shards, training=False)
+        test_ds = array_batches(splits.x_test, splits.y_test, eval_batch, shards=shards, training=False)
     else:
         train_ds = training_dataset(
             splits.x_train, splits.y_train, cfg.trainer.batch_size, augment=augment, order=order, clock=clock,
-            decode=decode,
+            decode=decode, shards=shards,
         )  # fmt: skip
-        val_ds = evaluation_dataset(splits.x_val, splits.y_val, eval_batch, decode) if len(splits.x_val) else None
-        test_ds = evaluation_dataset(splits.x_test, splits.y_test, eval_batch, decode)
+        val_ds = evaluation_dataset(splits.x_val, splits.y_val, eval_batch, decode, shards)
+        test_ds = evaluation_dataset(splits.x_test, splits.y_test, eval_batch, decode, shards)
+    if not len(splits.x_val):
+        val_ds = None
 
     weights = class_weights(cfg.trainer, splits)
     stop = callbacks.GracefulStop()
@@ -190,8 +203,9 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
             stop.restore()
         test = model.evaluate(test_ds, return_dict=True, verbose=0)
         head = Head.for_spec(spec, cfg.model.logits)
-        val_pred = head.predictions(model.predict(val_ds, verbose=0)) if val_ds else splits.y_val
-        test_pred = head.predictions(model.predict(test_ds, verbose=0))
+        spread.prepare(model)
+        val_pred = head.predictions(model.predict(val_ds, verbose=0)[: len(splits.y_val)]) if val_ds else splits.y_val
+        test_pred = head.predictions(model.predict(test_ds, verbose=0)[: len(splits.y_test)])
 
     with runs.atomic_path(run.file(runs.MODEL)) as tmp:
         model.save(tmp)
@@ -201,8 +215,8 @@ def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) ->
     metrics["task"] = spec.task
     metrics["validation_source"] = splits.spec.validation_source
     metrics["samples"] = dict(splits.spec.sizes)
-    if strategy:
-        metrics["distribution"] = {"strategy": cfg.trainer.distribution, "replicas": strategy.num_replicas_in_sync}
+    if spread.record():
+        metrics["distribution"] = spread.record()
     if splits.spec.validation_source == "test":
         metrics["validated_on_test"] = True  # model selection saw the test split: test metrics are optimistic
     write_run_report(run, cfg, history.rows, metrics, splits, val_pred, test_pred, checks)
@@ -233,46 +247,6 @@ def phases(cfg) -> list[tuple[str | None, int]]:
     if not freeze or freeze >= cfg.trainer.epochs:
         return [("frozen" if freeze else None, cfg.trainer.epochs)]
     return [("frozen", freeze), ("fine_tune", cfg.trainer.epochs)]
-
-
-def distribution_strategy(trainer):
-    """None, or a tf.distribute strategy. Keras 3 on TensorFlow: one-machine MirroredStrategy only."""
-    if trainer.distribution == "none":
-        return None
-    import tensorflow as tf
-
-    devices = list(trainer.devices) if trainer.devices else None
-    strategy = tf.distribute.MirroredStrategy(devices=devices)
-    log.info(
-        "MirroredStrategy over %d replica(s): %s",
-        strategy.num_replicas_in_sync,
-        ", ".join(strategy.extended.worker_devices),
-    )
-    return strategy
-
-
-def check_devices(trainer) -> None:
-    """Refuse trainer.devices naming a device this machine lacks (TensorFlow would quietly use the CPU)."""
-    if trainer.distribution == "none" or not trainer.devices:
-        return
-    from mlexp.errors import ConfigError
-    from mlexp.tf_runtime import import_keras
-
-    import_keras()
-    import tensorflow as tf
-
-    present = [d.name for d in tf.config.list_logical_devices()]
-    known = {_device_key(name): name for name in present}
-    for i, device in enumerate(trainer.devices):
-        if _device_key(device) not in known:
-            raise ConfigError(f"trainer.devices[{i}]", device, f"a device of this machine: {', '.join(present)}")
-
-
-def _device_key(name: str) -> tuple[str, int]:
-    """'/gpu:0', 'GPU:0' and '/job:localhost/replica:0/task:0/device:GPU:0' name the same device."""
-    tail = str(name).lower().rsplit("/", 1)[-1].removeprefix("device:")
-    kind, _, index = tail.partition(":")
-    return kind, int(index) if index.isdigit() else -1
 
 
 def preflight(cfg, splits, model, run: runs.RunDir | None = None):

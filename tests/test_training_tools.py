@@ -93,7 +93,11 @@ def test_a_process_already_on_tensorflow_refuses_another_backend_in_one_line(mle
         "tensorflow in this process; run this job in its own process"
     )
     bad = mlexp("train", "trainer.backend=jax", "trainer.distribution=mirrored")
-    assert bad.code == 2 and "none with trainer.backend=jax (MirroredStrategy is TensorFlow's)" in bad.err
+    assert (
+        bad.code == 2
+        and "got 'mirrored'; expected none or data_parallel with trainer.backend=jax (mirrored runs on tensorflow)."
+        in bad.err
+    )
 
 
 def test_a_sweep_over_backends_in_one_process_fails_the_other_backends_job_in_one_line(mlexp):

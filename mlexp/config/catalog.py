@@ -181,7 +181,7 @@ TRAINER: dict[str, Rule] = {
     "eval_batch_size": optional(integer(1)),  # null: max(batch_size, 512)
     "jit_compile": choice(("auto", True, False)),  # auto: Keras' choice (XLA on JAX and on TF with a GPU)
     "steps_per_execution": integer(1),
-    "distribution": choice(("none", "mirrored")),
+    "distribution": choice(("none", "mirrored", "data_parallel")),
     "devices": optional(string_list()),
     "overfit_check": boolean(),
     "class_weight": optional(choice(("balanced",))),  # weight classes by their inverse frequency (imbalance)

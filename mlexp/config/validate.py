@@ -161,6 +161,9 @@ def _check_callbacks(section: Any) -> None:
         check_section(f"callbacks.{name}", entry, catalog.CALLBACKS[name], f"callback '{name}'")
 
 
+DISTRIBUTION_BACKEND = {"mirrored": "tensorflow", "data_parallel": "jax"}  # tf.distribute; keras.distribution
+
+
 def _check_combinations(plain: dict[str, Any]) -> None:
     """Rules that tie two keys together."""
     trainer = plain["trainer"]
@@ -175,12 +178,16 @@ def _check_combinations(plain: dict[str, Any]) -> None:
                 )  # fmt: skip
     if trainer["devices"] is not None and trainer["distribution"] == "none":
         raise ConfigError(
-            "trainer.devices", trainer["devices"], "null, or a device list with trainer.distribution=mirrored"
-        )
-    if trainer.get("backend", "tensorflow") != "tensorflow" and trainer["distribution"] != "none":
+            "trainer.devices", trainer["devices"],
+            "null, or a device list with trainer.distribution=mirrored (TensorFlow) or data_parallel (JAX)",
+        )  # fmt: skip
+    backend = trainer.get("backend", "tensorflow")
+    if trainer["distribution"] in DISTRIBUTION_BACKEND and DISTRIBUTION_BACKEND[trainer["distribution"]] != backend:
+        works = [name for name, on in DISTRIBUTION_BACKEND.items() if on == backend]
         raise ConfigError(
             "trainer.distribution", trainer["distribution"],
-            f"none with trainer.backend={trainer['backend']} (MirroredStrategy is TensorFlow's)",
+            f"none{''.join(f' or {name}' for name in works)} with trainer.backend={backend} "
+            f"({trainer['distribution']} runs on {DISTRIBUTION_BACKEND[trainer['distribution']]})",
         )  # fmt: skip
     if trainer["jit_compile"] is True and trainer["run_eagerly"]:
         raise ConfigError(

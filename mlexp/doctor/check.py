@@ -33,12 +33,12 @@ def check(overrides: list[str]) -> int:
 
     cfg = compose_validated(overrides)
 
-    from mlexp import data, models
+    from mlexp import data, distribution, models
     from mlexp.doctor import preflight
     from mlexp.tf_runtime import import_keras
-    from mlexp.training import check_devices, model_summary
+    from mlexp.training import model_summary
 
-    check_devices(cfg.trainer)
+    distribution.check(cfg.trainer)
     keras = import_keras()
     keras.utils.set_random_seed(cfg.seed)
     splits = data.load(cfg.dataset, cfg.trainer)
