@@ -116,7 +116,9 @@ def _label(splits, i: int) -> str:
 
 
 def _augmented(cfg, images: np.ndarray, titles: list[str], path: Path) -> list[Path]:
-    import tensorflow as tf
+    from mlexp.tf_runtime import import_tensorflow
+
+    tf = import_tensorflow()
 
     from mlexp.data.augment import augmenter
 

@@ -54,7 +54,9 @@ def for_trainer(trainer) -> Distribution:
 
 def _mirrored(trainer) -> Distribution:
     """Keras 3 on TensorFlow: one-machine MirroredStrategy; it splits each batch over the replicas itself."""
-    import tensorflow as tf
+    from mlexp.tf_runtime import import_tensorflow
+
+    tf = import_tensorflow()
 
     devices = list(trainer.devices) if trainer.devices else None
     strategy = tf.distribute.MirroredStrategy(devices=devices)
@@ -157,7 +159,9 @@ def _present_devices(strategy: str) -> list[str]:
     if strategy == "data_parallel":
         join_processes()
         return keras.distribution.list_devices()
-    import tensorflow as tf
+    from mlexp.tf_runtime import import_tensorflow
+
+    tf = import_tensorflow()
 
     return [d.name for d in tf.config.list_logical_devices()]
 

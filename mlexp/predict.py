@@ -285,7 +285,9 @@ def export(run_dir: Path, fmt: str, out: Path) -> Path:
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
     else:
-        import tensorflow as tf
+        from mlexp.tf_runtime import import_tensorflow
+
+        tf = import_tensorflow()
 
         staging = out / ".saved_model.tflite-source"
         shutil.rmtree(staging, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -40,17 +41,95 @@ def use_backend(name: str) -> None:
 
 
 def import_keras():
-    """Return the keras module, importing TensorFlow with its banner filtered out of stderr."""
+    """Return the keras module. On TensorFlow, TensorFlow is imported with it (its banner filtered out of
+    stderr); Keras on JAX or PyTorch runs without it until something needs tf.data (import_tensorflow)."""
     if "keras" in sys.modules:
         return sys.modules["keras"]
+    with _banner_filtered():
+        import keras
+    if keras.backend.backend() == "tensorflow":
+        import_tensorflow()
+    return keras
+
+
+def set_random_seed(keras, seed: int) -> None:
+    """keras.utils.set_random_seed, which imports TensorFlow to seed it even on JAX or PyTorch (2-3 s and
+    over 100 MiB). Without TensorFlow loaded, the same minus its seed: import_tensorflow seeds it later
+    if tf.data is needed, before any of its random ops."""
+    if "tensorflow" in sys.modules:
+        keras.utils.set_random_seed(seed)
+        return
+    try:  # Keras' global seed, as set_random_seed stores it (private module)
+        from keras.src.backend.common import global_state
+        from keras.src.random import seed_generator
+        from keras.src.utils import rng_utils
+    except ImportError:
+        keras.utils.set_random_seed(seed)
+        return
+    global _PENDING_SEED
+    import random
+
+    import numpy as np
+
+    global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
+    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
+    random.seed(seed)
+    np.random.seed(seed)
+    if keras.backend.backend() == "torch":
+        import torch
+
+        torch.manual_seed(seed)
+    _PENDING_SEED = seed
+
+
+_PENDING_SEED: int | None = None  # the run's seed, for TensorFlow when it is imported after seeding
+
+
+def without_tensorflow(keras) -> None:
+    """Tell Keras that TensorFlow is absent, where nothing of the run needs it (Keras on JAX or PyTorch
+    reading NumPy batches). Keras imports TensorFlow whenever it is installed just to ask whether an
+    object is one of its types (saving a model, seeding): 2-3 s and over 100 MiB. import_tensorflow
+    undoes it."""
+    if "tensorflow" not in sys.modules and keras.backend.backend() != "tensorflow":
+        _keras_tensorflow().__dict__["_available"] = False
+
+
+def _keras_tensorflow():
+    """Keras' lazy handle on TensorFlow (keras.src.utils.module_utils.tensorflow; private)."""
+    try:
+        from keras.src.utils import module_utils
+    except ImportError:
+        return object()
+    return getattr(module_utils, "tensorflow", object())
+
+
+def import_tensorflow():
+    """Return the tensorflow module, imported with its start-up banner filtered out of stderr."""
+    handle = _keras_tensorflow()
+    if getattr(handle, "_available", None) is False:
+        handle.__dict__["_available"] = None  # Keras finds it again (without_tensorflow)
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    with _banner_filtered():
+        import tensorflow
+    if _PENDING_SEED is not None:
+        tensorflow.random.set_seed(_PENDING_SEED)
+    # Every sweep job and tuning trial builds a new model, so its predict function is traced anew:
+    # expected, and TensorFlow's advice about retracing loops does not apply.
+    tensorflow.get_logger().addFilter(lambda record: "triggered tf.function retracing" not in record.getMessage())
+    return tensorflow
+
+
+@contextlib.contextmanager
+def _banner_filtered():
+    """Native libraries print their banner to file descriptor 2 as they load: capture it, pass on the rest."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import keras
-            import tensorflow  # noqa: F401  (the banner comes from loading its shared libraries)
+            yield
         finally:
             os.dup2(saved, 2)
             os.close(saved)
@@ -59,7 +138,3 @@ def import_keras():
     kept = [line for line in text.splitlines() if line.strip() and not any(b in line for b in _BANNER)]
     if kept:
         print("\n".join(kept), file=sys.stderr)
-    # Every sweep job and tuning trial builds a new model, so its predict function is traced anew:
-    # expected, and TensorFlow's advice about retracing loops does not apply.
-    tensorflow.get_logger().addFilter(lambda record: "triggered tf.function retracing" not in record.getMessage())
-    return keras

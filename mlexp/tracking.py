@@ -26,12 +26,27 @@ def hparams(cfg) -> dict[str, Any]:
 
 
 def write_hparams(run: runs.RunDir, cfg, metrics: dict[str, Any]) -> None:
-    import tensorflow as tf
-    from tensorboard.plugins.hparams import api as hp
+    """The run's HParams summary and final metrics as one TensorBoard event file. TensorBoard's own
+    protocol buffers and writer: no TensorFlow, which a run on JAX or PyTorch need not load."""
+    import socket
+    import time
 
-    with tf.summary.create_file_writer(str(run.file(HPARAMS_DIR))).as_default():
-        hp.hparams(hparams(cfg), trial_id=run.path.name)
-        for name in summary_metrics(metrics):
-            value = metrics.get(name)
-            if isinstance(value, float):
-                tf.summary.scalar(name, value, step=metrics.get("epochs_run", 0))
+    from tensorboard.compat.proto import event_pb2
+    from tensorboard.plugins.hparams import summary_v2 as hp
+    from tensorboard.plugins.scalar import summary_v2 as scalar
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    now, step = time.time(), metrics.get("epochs_run", 0)
+    summaries = [hp.hparams_pb(hparams(cfg), trial_id=run.path.name)]
+    summaries += [
+        scalar.scalar_pb(name, metrics[name])
+        for name in summary_metrics(metrics)
+        if isinstance(metrics.get(name), float)
+    ]
+    events = [event_pb2.Event(wall_time=now, file_version="brain.Event:2")]
+    events += [event_pb2.Event(wall_time=now, step=step, summary=summary) for summary in summaries]
+    path = run.file(HPARAMS_DIR) / f"events.out.tfevents.{int(now)}.{socket.gethostname()}"
+    with runs.atomic_path(path) as tmp, open(tmp, "wb") as file:
+        writer = RecordWriter(file)
+        for event in events:
+            writer.write(event.SerializeToString())

@@ -79,17 +79,20 @@ def train(
 
 
 def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) -> dict[str, Any]:
-    from mlexp.tf_runtime import import_keras
+    from mlexp.tf_runtime import import_keras, set_random_seed
 
     keras = import_keras()
-    import tensorflow as tf
 
     from mlexp import data
 
     keras.backend.clear_session(free_memory=True)  # sweep jobs share a process: start each from a clean state
     keras.mixed_precision.set_global_policy(cfg.trainer.get("precision", "float32"))  # set by every run, so reset too
-    keras.utils.set_random_seed(cfg.seed)
+    set_random_seed(keras, cfg.seed)
     if cfg.trainer.deterministic and keras.backend.backend() == "tensorflow":
+        from mlexp.tf_runtime import import_tensorflow
+
+        tf = import_tensorflow()
+
         tf.config.experimental.enable_op_determinism()  # process-wide: later runs in this process keep it
     splits = data.load(cfg.dataset, cfg.trainer)
     spec = splits.spec
@@ -126,6 +129,7 @@ def _fit(cfg, run, start, resume, logger, backup, keras, splits, spread) -> dict
     from mlexp.models.head import Head
     from mlexp.reporting.plots import learning_curves
     from mlexp.tasks import SCORE
+    from mlexp.tf_runtime import import_tensorflow, without_tensorflow
     from mlexp.tracking import write_hparams
 
     spec = splits.spec
@@ -147,6 +151,7 @@ def _fit(cfg, run, start, resume, logger, backup, keras, splits, spread) -> dict
     shards = spread.shards
     if keras.backend.backend() != "tensorflow" and augment is None and decode is None:  # nothing needs tf.data
         log.info("Input: NumPy batches for Keras on %s (no augmentation or files to decode)", keras.backend.backend())
+        without_tensorflow(keras)
         seed = cfg.seed if cfg.trainer.shuffle else None
         train_ds = array_batches(
             splits.x_train, splits.y_train, cfg.trainer.batch_size, seed=seed, clock=clock, shards=shards
@@ -154,6 +159,7 @@ def _fit(cfg, run, start, resume, logger, backup, keras, splits, spread) -> dict
         val_ds = array_batches(splits.x_val, splits.y_val, eval_batch, shards=shards, training=False)
         test_ds = array_batches(splits.x_test, splits.y_test, eval_batch, shards=shards, training=False)
     else:
+        import_tensorflow()  # tf.data under any backend; its banner filtered
         train_ds = training_dataset(
             splits.x_train, splits.y_train, cfg.trainer.batch_size, augment=augment, order=order, clock=clock,
             decode=decode, shards=shards,

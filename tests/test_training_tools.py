@@ -166,3 +166,36 @@ def test_each_installed_backend_trains_reruns_resumes_and_predicts(tmp_path, bac
     predicted = mlexp("predict", "outputs/run", "--from-test", "0:3")  # on TensorFlow, whatever trained it
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     assert "test[2]" in predicted.stdout
+
+
+NO_TF_CHECK = """
+import sys
+from mlexp.cli import main
+code = main(sys.argv[1:])
+print("tensorflow loaded:", "tensorflow" in sys.modules)
+sys.exit(code)
+"""
+
+
+@pytest.mark.slow
+def test_keras_on_jax_without_tf_data_runs_without_loading_tensorflow(tmp_path):
+    """Keras imports TensorFlow whenever installed (seeding, saving): 2-3 s and over 100 MiB a run."""
+    import json
+    import subprocess
+    import sys
+
+    pytest.importorskip("jax")
+
+    def train(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-c", NO_TF_CHECK, "train", "trainer.backend=jax", "trainer.epochs=2", *args]
+        return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+
+    plain = train("trainer.verbose=0", "hydra.run.dir=plain")
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    assert "tensorflow loaded: False" in plain.stdout
+    assert list((tmp_path / "plain/tensorboard/hparams").glob("events.out.tfevents.*"))  # HParams without TF
+    assert json.loads((tmp_path / "plain/metrics.json").read_text())["test_accuracy"] > 0.8
+    augmented = train("augmentation=noise", "trainer.verbose=0", "hydra.run.dir=augmented")  # tf.data: TF loaded
+    assert augmented.returncode == 0, augmented.stderr[-2000:]
+    assert "tensorflow loaded: True" in augmented.stdout
+    assert "oneDNN custom operations" not in augmented.stderr and "absl::InitializeLog" not in augmented.stderr

@@ -99,7 +99,9 @@ def named_file_errors(splits: Splits):
     if splits.reader is None:
         yield
         return
-    import tensorflow as tf
+    from mlexp.tf_runtime import import_tensorflow
+
+    tf = import_tensorflow()
 
     try:
         yield

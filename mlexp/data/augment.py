@@ -17,8 +17,6 @@ import logging
 
 import keras  # imported by training only: the CLI never imports this module
 
-from mlexp.data import warp as compiled
-
 log = logging.getLogger(__name__)
 
 
@@ -47,14 +45,22 @@ class Augmenter:
     def __call__(self, images, epoch, batch):
         """The augmented batch; the same (seed, epoch, batch) gives the same images, in any thread order."""
         import keras
-        import tensorflow as tf
+
+        from mlexp.tf_runtime import import_tensorflow
+
+        tf = import_tensorflow()
 
         seeds = BatchSeeds(tf.stack([tf.constant(self.seed, tf.int64), epoch * (1 << 24) + batch]))
         warps: list[Warp] = []
         for layer in self.layers:
             if isinstance(layer, keras.layers.GaussianNoise):  # not an image layer: its call() is this sum
                 images = _apply(warps, images)
-                images = images + keras.random.normal(tf.shape(images), stddev=layer.stddev, seed=seeds)
+                # Keras-on-TensorFlow's random.normal, written out: inside tf.data on any backend
+                seed = tf.cast(tf.math.floormod(seeds.next(), tf.int32.max - 1), "int32")
+                noise = tf.random.stateless_normal(
+                    tf.shape(images), stddev=layer.stddev, dtype=keras.config.floatx(), seed=seed
+                )  # fmt: skip
+                images = images + noise
                 continue
             if not hasattr(layer, "get_random_transformation"):  # a user's layer: it draws its own randomness
                 images = layer(_apply(warps, images), training=True)
@@ -96,7 +102,9 @@ class Warp:
 
     def matrix(self):
         """(batch, 3, 3): output pixel (x, y, 1) -> input pixel, before the perspective division."""
-        import tensorflow as tf
+        from mlexp.tf_runtime import import_tensorflow
+
+        tf = import_tensorflow()
 
         t = tf.cast(tf.reshape(self.transform, (-1, 8)), tf.float32)
         return tf.reshape(tf.concat([t, tf.ones_like(t[:, :1])], axis=1), (-1, 3, 3))
@@ -106,7 +114,9 @@ class FlipWarp:
     """A RandomFlip's per-image flips as a warp (a mirror matrix or the identity); it fuses with any warp."""
 
     def __init__(self, layer, images, transformation):
-        import tensorflow as tf
+        from mlexp.tf_runtime import import_tensorflow
+
+        tf = import_tensorflow()
 
         self.layer, self.transformation = layer, transformation
         shape = tf.shape(images)
@@ -119,7 +129,9 @@ class FlipWarp:
         return self.layer.transform_images(images, self.transformation, training=True)
 
     def matrix(self):
-        import tensorflow as tf
+        from mlexp.tf_runtime import import_tensorflow
+
+        tf = import_tensorflow()
 
         flips = tf.cast(tf.reshape(self.transformation["flips"], (-1,)), tf.float32)
         zeros, ones = tf.zeros_like(flips), tf.ones_like(flips)
@@ -154,7 +166,9 @@ def _recorded_warp(layer, images, transformation) -> Warp:
 
 def _apply(warps: list[Warp], images):
     """Resample once for all pending warps (the first layer's matrix times the next ones'), and clear them."""
-    import tensorflow as tf
+    from mlexp.tf_runtime import import_tensorflow
+
+    tf = import_tensorflow()
 
     resampling = [warp for warp in warps if isinstance(warp, Warp)]
     if not resampling:  # flips alone: Keras' own flip is cheaper than a resampling
@@ -169,6 +183,8 @@ def _apply(warps: list[Warp], images):
     transform = tf.reshape(matrix, (-1, 9))[:, :8]
     warps.clear()
     first = resampling[0]
+    from mlexp.data import warp as compiled  # TensorFlow's XLA: imported once augmentation runs
+
     if compiled.compiles(first.options, images):
         return compiled.affine_warp(images, transform, first.options["fill_mode"], first.options["fill_value"])
     return first.apply(images, tf.cast(transform, images.dtype), **first.options)
@@ -182,7 +198,9 @@ class BatchSeeds(keras.random.SeedGenerator):
         self.draws = 0
 
     def next(self, ordered=True):
-        import tensorflow as tf
+        from mlexp.tf_runtime import import_tensorflow
+
+        tf = import_tensorflow()
 
         self.draws += 1
         return self.base + tf.constant([self.draws, 0], self.base.dtype)

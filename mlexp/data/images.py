@@ -47,7 +47,9 @@ class ImageReader:
         return (*self.image_size, self.channels)
 
     def decode(self, path):
-        import tensorflow as tf
+        from mlexp.tf_runtime import import_tensorflow
+
+        tf = import_tensorflow()
 
         image = tf.io.decode_image(tf.io.read_file(path), channels=self.channels, expand_animations=False)
         image = tf.image.resize(image, self.image_size, method=self.interpolation)
@@ -56,7 +58,9 @@ class ImageReader:
 
     def load(self, paths) -> np.ndarray:
         """The images of `paths` as one array; a file that cannot be decoded is named."""
-        import tensorflow as tf
+        from mlexp.tf_runtime import import_tensorflow
+
+        tf = import_tensorflow()
 
         out = np.empty((len(paths), *self.input_shape), np.float32)
         for i, path in enumerate(paths):
@@ -95,7 +99,9 @@ class CachedImages:
         return digest.hexdigest()
 
     def _build(self) -> None:
-        import tensorflow as tf
+        from mlexp.tf_runtime import import_tensorflow
+
+        tf = import_tensorflow()
 
         self.file.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp")
@@ -113,7 +119,9 @@ class CachedImages:
         os.replace(tmp, self.file)  # complete or absent: a killed build leaves only a temp file
 
     def decode(self, path):
-        import tensorflow as tf
+        from mlexp.tf_runtime import import_tensorflow
+
+        tf = import_tensorflow()
 
         row = lambda p: np.asarray(self.array[self.index[p.decode()]])  # noqa: E731
         image = tf.numpy_function(row, [path], tf.float32, stateful=False)

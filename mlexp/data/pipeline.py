@@ -32,7 +32,9 @@ def training_dataset(
 
     With `shards` (data_parallel) each batch, augmented whole, is cut to this process's rows.
     """
-    import tensorflow as tf
+    from mlexp.tf_runtime import import_tensorflow
+
+    tf = import_tensorflow()  # its banner filtered, seeded, known to Keras on any backend
 
     images, labels = tf.constant(x), tf.constant(y)
     indices = order.indices(len(x)) if order is not None else tf.data.Dataset.range(len(x))
@@ -58,7 +60,9 @@ def evaluation_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, decode=Non
     """Validation or test batches, in order. Arrays are cached after the first pass (they are the same
     every epoch); files (`decode`) are read again each pass, so memory stays bounded. With `shards`
     (data_parallel) batches are (x, y, weight), padded for the devices and cut to this process's rows."""
-    import tensorflow as tf
+    from mlexp.tf_runtime import import_tensorflow
+
+    tf = import_tensorflow()  # its banner filtered, seeded, known to Keras on any backend
 
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if decode is not None:
@@ -73,7 +77,9 @@ def evaluation_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, decode=Non
 
 def _tf_numpy():
     """The few NumPy functions Shards uses, on tensors of unknown batch size."""
-    import tensorflow as tf
+    from mlexp.tf_runtime import import_tensorflow
+
+    tf = import_tensorflow()
 
     return SimpleNamespace(
         shape=tf.shape, concatenate=tf.concat, repeat=tf.repeat,
@@ -171,7 +177,9 @@ class EpochClock:
     @property
     def epoch(self):
         if self._variable is None:
-            import tensorflow as tf
+            from mlexp.tf_runtime import import_tensorflow
+
+            tf = import_tensorflow()
 
             self._variable = tf.Variable(self.value, dtype=tf.int64, trainable=False)
         return self._variable
@@ -205,7 +213,9 @@ class EpochOrder:
         return self.clock.epoch
 
     def indices(self, n: int):
-        import tensorflow as tf
+        from mlexp.tf_runtime import import_tensorflow
+
+        tf = import_tensorflow()
 
         seed, epoch = tf.constant(self.seed, tf.int64), self.clock.epoch
 

@@ -35,12 +35,12 @@ def check(overrides: list[str]) -> int:
 
     from mlexp import data, distribution, models
     from mlexp.doctor import preflight
-    from mlexp.tf_runtime import import_keras
+    from mlexp.tf_runtime import import_keras, set_random_seed
     from mlexp.training import model_summary
 
     distribution.check(cfg.trainer)
     keras = import_keras()
-    keras.utils.set_random_seed(cfg.seed)
+    set_random_seed(keras, cfg.seed)
     splits = data.load(cfg.dataset, cfg.trainer)
     try:
         model = models.build(cfg, splits.spec)
