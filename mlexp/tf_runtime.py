@@ -90,24 +90,26 @@ def without_tensorflow(keras) -> None:
     reading NumPy batches). Keras imports TensorFlow whenever it is installed just to ask whether an
     object is one of its types (saving a model, seeding): 2-3 s and over 100 MiB. import_tensorflow
     undoes it."""
-    if "tensorflow" not in sys.modules and keras.backend.backend() != "tensorflow":
-        _keras_tensorflow().__dict__["_available"] = False
+    handle = _keras_tensorflow()
+    if handle is not None and "tensorflow" not in sys.modules and keras.backend.backend() != "tensorflow":
+        handle._available = False
 
 
 def _keras_tensorflow():
-    """Keras' lazy handle on TensorFlow (keras.src.utils.module_utils.tensorflow; private)."""
+    """Keras' lazy handle on TensorFlow (keras.src.utils.module_utils.tensorflow; private), or None."""
     try:
         from keras.src.utils import module_utils
     except ImportError:
-        return object()
-    return getattr(module_utils, "tensorflow", object())
+        return None
+    handle = getattr(module_utils, "tensorflow", None)
+    return handle if hasattr(handle, "_available") else None
 
 
 def import_tensorflow():
     """Return the tensorflow module, imported with its start-up banner filtered out of stderr."""
     handle = _keras_tensorflow()
-    if getattr(handle, "_available", None) is False:
-        handle.__dict__["_available"] = None  # Keras finds it again (without_tensorflow)
+    if handle is not None and handle._available is False:
+        handle._available = None  # Keras looks for it again (without_tensorflow)
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     with _banner_filtered():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -79,20 +80,15 @@ def train(
 
 
 def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) -> dict[str, Any]:
+    from mlexp import data
     from mlexp.tf_runtime import import_keras, set_random_seed
 
     keras = import_keras()
-
-    from mlexp import data
-
     keras.backend.clear_session(free_memory=True)  # sweep jobs share a process: start each from a clean state
     keras.mixed_precision.set_global_policy(cfg.trainer.get("precision", "float32"))  # set by every run, so reset too
     set_random_seed(keras, cfg.seed)
     if cfg.trainer.deterministic and keras.backend.backend() == "tensorflow":
-        from mlexp.tf_runtime import import_tensorflow
-
-        tf = import_tensorflow()
-
+        tf = sys.modules["tensorflow"]  # imported with Keras on TensorFlow
         tf.config.experimental.enable_op_determinism()  # process-wide: later runs in this process keep it
     splits = data.load(cfg.dataset, cfg.trainer)
     spec = splits.spec
@@ -148,7 +144,7 @@ def _fit(cfg, run, start, resume, logger, backup, keras, splits, spread) -> dict
     augment = augmenter(cfg.augmentation, cfg.seed)
     decode = data.decoder(splits)
     eval_batch = distribution.eval_multiple(spread, eval_batch_size(cfg.trainer))
-    shards = spread.shards
+    shards, has_val = spread.shards, len(splits.x_val) > 0
     if keras.backend.backend() != "tensorflow" and augment is None and decode is None:  # nothing needs tf.data
         log.info("Input: NumPy batches for Keras on %s (no augmentation or files to decode)", keras.backend.backend())
         without_tensorflow(keras)
@@ -156,18 +152,17 @@ def _fit(cfg, run, start, resume, logger, backup, keras, splits, spread) -> dict
         train_ds = array_batches(
             splits.x_train, splits.y_train, cfg.trainer.batch_size, seed=seed, clock=clock, shards=shards
         )  # fmt: skip
-        val_ds = array_batches(splits.x_val, splits.y_val, eval_batch, shards=shards, training=False)
-        test_ds = array_batches(splits.x_test, splits.y_test, eval_batch, shards=shards, training=False)
+        evaluation = lambda x, y: array_batches(x, y, eval_batch, shards=shards, training=False)  # noqa: E731
+        val_ds = evaluation(splits.x_val, splits.y_val) if has_val else None
+        test_ds = evaluation(splits.x_test, splits.y_test)
     else:
         import_tensorflow()  # tf.data under any backend; its banner filtered
         train_ds = training_dataset(
             splits.x_train, splits.y_train, cfg.trainer.batch_size, augment=augment, order=order, clock=clock,
             decode=decode, shards=shards,
         )  # fmt: skip
-        val_ds = evaluation_dataset(splits.x_val, splits.y_val, eval_batch, decode, shards)
+        val_ds = evaluation_dataset(splits.x_val, splits.y_val, eval_batch, decode, shards) if has_val else None
         test_ds = evaluation_dataset(splits.x_test, splits.y_test, eval_batch, decode, shards)
-    if not len(splits.x_val):
-        val_ds = None
 
     weights = class_weights(cfg.trainer, splits)
     stop = callbacks.GracefulStop()

@@ -45,10 +45,7 @@ class Augmenter:
     def __call__(self, images, epoch, batch):
         """The augmented batch; the same (seed, epoch, batch) gives the same images, in any thread order."""
         import keras
-
-        from mlexp.tf_runtime import import_tensorflow
-
-        tf = import_tensorflow()
+        import tensorflow as tf
 
         seeds = BatchSeeds(tf.stack([tf.constant(self.seed, tf.int64), epoch * (1 << 24) + batch]))
         warps: list[Warp] = []
@@ -102,9 +99,7 @@ class Warp:
 
     def matrix(self):
         """(batch, 3, 3): output pixel (x, y, 1) -> input pixel, before the perspective division."""
-        from mlexp.tf_runtime import import_tensorflow
-
-        tf = import_tensorflow()
+        import tensorflow as tf
 
         t = tf.cast(tf.reshape(self.transform, (-1, 8)), tf.float32)
         return tf.reshape(tf.concat([t, tf.ones_like(t[:, :1])], axis=1), (-1, 3, 3))
@@ -114,9 +109,7 @@ class FlipWarp:
     """A RandomFlip's per-image flips as a warp (a mirror matrix or the identity); it fuses with any warp."""
 
     def __init__(self, layer, images, transformation):
-        from mlexp.tf_runtime import import_tensorflow
-
-        tf = import_tensorflow()
+        import tensorflow as tf
 
         self.layer, self.transformation = layer, transformation
         shape = tf.shape(images)
@@ -129,9 +122,7 @@ class FlipWarp:
         return self.layer.transform_images(images, self.transformation, training=True)
 
     def matrix(self):
-        from mlexp.tf_runtime import import_tensorflow
-
-        tf = import_tensorflow()
+        import tensorflow as tf
 
         flips = tf.cast(tf.reshape(self.transformation["flips"], (-1,)), tf.float32)
         zeros, ones = tf.zeros_like(flips), tf.ones_like(flips)
@@ -166,9 +157,7 @@ def _recorded_warp(layer, images, transformation) -> Warp:
 
 def _apply(warps: list[Warp], images):
     """Resample once for all pending warps (the first layer's matrix times the next ones'), and clear them."""
-    from mlexp.tf_runtime import import_tensorflow
-
-    tf = import_tensorflow()
+    import tensorflow as tf
 
     resampling = [warp for warp in warps if isinstance(warp, Warp)]
     if not resampling:  # flips alone: Keras' own flip is cheaper than a resampling
@@ -198,9 +187,7 @@ class BatchSeeds(keras.random.SeedGenerator):
         self.draws = 0
 
     def next(self, ordered=True):
-        from mlexp.tf_runtime import import_tensorflow
-
-        tf = import_tensorflow()
+        import tensorflow as tf
 
         self.draws += 1
         return self.base + tf.constant([self.draws, 0], self.base.dtype)
