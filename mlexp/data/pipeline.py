@@ -96,7 +96,7 @@ class Shards:
     of its first row weighted 0, so its metrics are exact (its mean loss reads up to (devices - 1) / n
     low, the padding counted in the divisor). Process p then keeps its p-th part of the rows, which
     Keras joins into the global batch: the batches are those of one process with every device.
-    `xp` is NumPy, or TensorFlow's NumPy inside tf.data.
+    `xp` is NumPy, or its TensorFlow equivalents inside tf.data (_tf_numpy).
     """
 
     devices: int
