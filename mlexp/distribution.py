@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlexp.data.pipeline import Shards
-from mlexp.errors import ConfigError
+from mlexp.errors import ConfigError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,17 @@ def join_processes() -> None:
     process = os.environ.get("KERAS_DISTRIBUTION_PROCESS_ID")
     if _count("KERAS_DISTRIBUTION_PROCESS_ID", process, 0) >= count:
         raise ConfigError("KERAS_DISTRIBUTION_PROCESS_ID", process, f"this process's index, 0 to {count - 1}")
-    keras.distribution.initialize()
+    addresses = os.environ["KERAS_DISTRIBUTION_JOB_ADDRESSES"]
+    log.info("Joining %d processes through %s as process %s: waiting for all of them (up to 5 min)", count,
+             addresses.split(",")[0], process)  # fmt: skip
+    try:
+        keras.distribution.initialize()
+    except Exception as exc:  # unreachable coordinator, timeout, address count: one line, not a traceback
+        raise ConfigError(
+            "KERAS_DISTRIBUTION_JOB_ADDRESSES", addresses,
+            f"process 0's host:port, reached by all {count} processes (jax.distributed said "
+            f"{type(exc).__name__}: {first_line(exc)})",
+        ) from exc  # fmt: skip
 
 
 def _count(name: str, text: str | None, least: int) -> int:

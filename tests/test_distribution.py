@@ -144,6 +144,14 @@ def test_two_processes_joined_by_jax_distributed_train_like_one_process_with_two
         "(or of every process, comma-separated) for a run over 2 processes.\n"
     )
     assert not (tmp_path / "half").exists()
+    addresses = {"KERAS_DISTRIBUTION_JOB_ADDRESSES": "localhost:1,localhost:2,localhost:3"}
+    three = _run(tmp_path, *args, "hydra.run.dir=three", **{**cluster, **addresses}, KERAS_DISTRIBUTION_PROCESS_ID="0")
+    assert three.returncode == 2
+    assert three.stderr.startswith(
+        "mlexp train: Config error at KERAS_DISTRIBUTION_JOB_ADDRESSES: got 'localhost:1,localhost:2,localhost:3'; "
+        "expected process 0's host:port, reached by all 2 processes (jax.distributed said ValueError: "
+    )
+    assert three.stderr.count("\n") == 1 and not (tmp_path / "three").exists()
     cluster["KERAS_DISTRIBUTION_PROCESS_ID"] = "2"
     outside = _run(tmp_path, *args, "hydra.run.dir=outside", **cluster)
     assert outside.returncode == 2
