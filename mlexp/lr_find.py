@@ -34,7 +34,7 @@ def find(overrides: list[str], out: Path | None, steps: int, start: float, end: 
     if not 0 < start < end:
         raise MlexpError(f"--start/--end: got {start:g} and {end:g}; expected 0 < start < end")
     cfg = compose_validated(overrides)
-    keras = import_keras()
+    keras = import_keras(cfg.trainer.get("backend", "tensorflow"))
     set_random_seed(keras, cfg.seed)
     splits = data.load(cfg.dataset, cfg.trainer)
     model = models.build(cfg, splits.spec)

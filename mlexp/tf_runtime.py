@@ -40,9 +40,12 @@ def use_backend(name: str) -> None:
     os.environ["KERAS_BACKEND"] = name
 
 
-def import_keras():
-    """Return the keras module. On TensorFlow, TensorFlow is imported with it (its banner filtered out of
-    stderr); Keras on JAX or PyTorch runs without it until something needs tf.data (import_tensorflow)."""
+def import_keras(backend: str | None = None):
+    """Return the keras module, on `backend` (a run config's trainer.backend) when given. On TensorFlow,
+    TensorFlow is imported with it (its banner filtered out of stderr); Keras on JAX or PyTorch runs
+    without it until something needs tf.data (import_tensorflow)."""
+    if backend is not None:
+        use_backend(backend)
     if "keras" in sys.modules:
         return sys.modules["keras"]
     with _banner_filtered():

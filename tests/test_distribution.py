@@ -158,3 +158,22 @@ def test_two_processes_joined_by_jax_distributed_train_like_one_process_with_two
     assert outside.stderr.endswith(
         "mlexp train: Config error at KERAS_DISTRIBUTION_PROCESS_ID: got '2'; expected this process's index, 0 to 1.\n"
     )
+
+
+@pytest.mark.slow
+def test_a_search_runs_its_trials_on_the_configured_backend_and_names_a_refused_trials_reason(tmp_path):
+    pytest.importorskip("jax")
+    search = ["search_space=digits_small", "tuner.max_trials=1", "trainer.epochs=1", "trainer.verbose=0",
+              "trainer.backend=jax", "trainer.distribution=data_parallel"]  # fmt: skip
+    tuned = _run(tmp_path, *search, "hydra.run.dir=tuned", command="tune")
+    assert tuned.returncode == 0, tuned.stderr[-3000:]
+    trials = (tmp_path / "tuned/trials.csv").read_text().splitlines()
+    assert trials[1].split(",")[1] == "COMPLETED"
+    assert '"backend": "jax"' in (tmp_path / "tuned/trials/trial_0/manifest.json").read_text()
+    refused = _run(tmp_path, *search, "trainer.batch_size=33", "hydra.run.dir=refused", command="tune")
+    assert refused.returncode != 0
+    assert "mlexp tune: no trial completed" in refused.stderr
+    assert (
+        "FAILED" in (table := (tmp_path / "refused/trials.csv").read_text())
+        and "Config error at trainer.batch_size: got 33; expected a multiple of the 2 devices" in table
+    )

@@ -92,6 +92,10 @@ def test_a_process_already_on_tensorflow_refuses_another_backend_in_one_line(mle
         "mlexp train: Config error at trainer.backend: got 'jax'; expected tensorflow: Keras is already loaded on "
         "tensorflow in this process; run this job in its own process"
     )
+    for verb in ("lr-find", "check", "tune"):  # each command runs on the config's backend, or says why not
+        other = mlexp(verb, "trainer.backend=jax", *(["search_space=digits_small"] if verb == "tune" else []))
+        assert other.code == 2, verb
+        assert "Config error at trainer.backend: got 'jax'; expected tensorflow: Keras is already loaded" in other.err
     bad = mlexp("train", "trainer.backend=jax", "trainer.distribution=mirrored")
     assert (
         bad.code == 2

@@ -38,8 +38,8 @@ def check(overrides: list[str]) -> int:
     from mlexp.tf_runtime import import_keras, set_random_seed
     from mlexp.training import model_summary
 
+    keras = import_keras(cfg.trainer.get("backend", "tensorflow"))
     distribution.check(cfg.trainer)
-    keras = import_keras()
     set_random_seed(keras, cfg.seed)
     splits = data.load(cfg.dataset, cfg.trainer)
     try:

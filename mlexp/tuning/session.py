@@ -58,7 +58,8 @@ def tune(cfg: DictConfig, session: Path, command: list[str], overrides: list[str
 def _make_search(settings, space: SearchSpace, base: DictConfig, session: Path, command, overrides):
     from mlexp.tf_runtime import import_keras
 
-    import_keras()  # first: it keeps TensorFlow's start-up banner off the console
+    # first: it keeps TensorFlow's start-up banner off the console; every trial runs in this process
+    import_keras(base.trainer.get("backend", "tensorflow"))
     import keras_tuner as kt
     from keras_tuner.src import config as kt_config
 
@@ -188,7 +189,8 @@ def trials_table(search, space: SearchSpace, session: Path) -> pd.DataFrame:
             "test_accuracy": metrics.get("test_accuracy"),
             "wall_seconds": metrics.get("wall_seconds"),
             "run_dir": str(folder.relative_to(session)),
-            "error": (metrics.get("error") or "") if trial.status != "COMPLETED" else "",
+            # a trial refused before its folder was written has only keras-tuner's message
+            "error": (metrics.get("error") or trial.message or "") if trial.status != "COMPLETED" else "",
         })  # fmt: skip
     return pd.DataFrame(rows)
 
