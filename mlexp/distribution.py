@@ -72,12 +72,12 @@ def _data_parallel(trainer) -> Distribution:
     """keras.distribution.DataParallel on JAX: variables replicated, each batch split over the devices.
 
     Every process reads the whole data set and feeds its own rows of each global batch (`Shards`), so
-    the batches, and the training, are those of one process with as many devices.
+    the batches, and the training, are those of one process with as many devices. `check` has run
+    (train() calls it before writing anything): the processes are joined, the devices and batch valid.
     """
     import jax
     import keras
 
-    check(trainer)
     devices = list(trainer.devices) if trainer.devices else keras.distribution.list_devices()
     distribution = keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False)
     mesh = distribution.device_mesh.backend_mesh

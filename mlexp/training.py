@@ -125,7 +125,7 @@ def _fit(cfg, run, start, resume, logger, backup, keras, splits, spread) -> dict
     from mlexp.models.head import Head
     from mlexp.reporting.plots import learning_curves
     from mlexp.tasks import SCORE
-    from mlexp.tf_runtime import import_tensorflow, without_tensorflow
+    from mlexp.tf_runtime import without_tensorflow
     from mlexp.tracking import write_hparams
 
     spec = splits.spec
@@ -156,7 +156,6 @@ def _fit(cfg, run, start, resume, logger, backup, keras, splits, spread) -> dict
         val_ds = evaluation(splits.x_val, splits.y_val) if has_val else None
         test_ds = evaluation(splits.x_test, splits.y_test)
     else:
-        import_tensorflow()  # tf.data under any backend; its banner filtered
         train_ds = training_dataset(
             splits.x_train, splits.y_train, cfg.trainer.batch_size, augment=augment, order=order, clock=clock,
             decode=decode, shards=shards,
@@ -216,8 +215,8 @@ def _fit(cfg, run, start, resume, logger, backup, keras, splits, spread) -> dict
     metrics["task"] = spec.task
     metrics["validation_source"] = splits.spec.validation_source
     metrics["samples"] = dict(splits.spec.sizes)
-    if spread.record():
-        metrics["distribution"] = spread.record()
+    if record := spread.record():
+        metrics["distribution"] = record
     if splits.spec.validation_source == "test":
         metrics["validated_on_test"] = True  # model selection saw the test split: test metrics are optimistic
     write_run_report(run, cfg, history.rows, metrics, splits, val_pred, test_pred, checks)
