@@ -142,11 +142,12 @@ def _data(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.per_class < 1:
         raise MlexpError(f"--per-class: got {args.per_class}; expected an integer >= 1")
-    from mlexp import data, data_view
     from mlexp.hydra_app import compose_validated
 
     _logging()
     cfg = compose_validated(args.overrides)
+    from mlexp import data, data_view
+
     out = args.out or Path("outputs/data") / f"{cfg.dataset.name}-{time.strftime('%Y-%m-%d_%H-%M-%S')}"
     written = data_view.write(data.load(cfg.dataset, cfg.trainer), cfg, out, args.per_class)
     print("Written: " + ", ".join(str(p) for p in written))

@@ -31,6 +31,12 @@ class RunFailed(MlexpError):
     """Training raised; the run directory holds the traceback."""
 
 
+class Interrupted(MlexpError):
+    """Training was stopped by SIGINT or SIGTERM; the run can be resumed."""
+
+    exit_code = 130
+
+
 class StopRequested(Exception):
     """SIGINT or SIGTERM arrived during training: stop after the current batch."""
 

@@ -8,23 +8,25 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-import pandas as pd
 from omegaconf import OmegaConf
 
 from mlexp import runs, tasks
 from mlexp.config.saved import load_config
 from mlexp.errors import MlexpError
+from mlexp.lazy import lazy
+
+pd = lazy("pandas")
 
 log = logging.getLogger("mlexp")
 FINISHED = runs.FINISHED
 
 
 def rerun(run_dir: Path, overrides: list[str], verify: bool = True) -> int:
+    run_dir = Path(run_dir)
+    cfg = load_config(run_dir, overrides)  # a config error stops here, before NumPy or Keras load
     from mlexp.manifest import differing_versions
     from mlexp.training import train
 
-    run_dir = Path(run_dir)
-    cfg = load_config(run_dir, overrides)
     if run_dir.is_file():  # a bare config: a new run, with no original to compare with
         new_dir = Path("outputs/reruns") / f"{datetime.now():%Y-%m-%d_%H-%M-%S.%f}_{run_dir.stem}"
         train(cfg, new_dir, command=["mlexp", "rerun", str(run_dir), *overrides], overrides=list(overrides))

@@ -10,7 +10,7 @@ from omegaconf import DictConfig
 
 from mlexp import tasks
 from mlexp.config import validate
-from mlexp.errors import ConfigError, MlexpError, report
+from mlexp.errors import ConfigError, Interrupted, MlexpError, report
 from mlexp.hydra_app import Request
 
 log = logging.getLogger("mlexp")
@@ -47,8 +47,6 @@ def train_task(cfg: DictConfig, request: Request) -> float | None:
     hydra_cfg = HydraConfig.get()
     single_run = hydra_cfg.mode == RunMode.RUN
     run_dir = Path(hydra_cfg.runtime.output_dir)
-    from mlexp.training import Interrupted  # no TensorFlow: training imports it lazily
-
     try:
         return _train(cfg, run_dir, single_run, request)
     except Interrupted as exc:

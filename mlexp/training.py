@@ -10,16 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from mlexp import backups, distribution, manifest, mlflow_logger, runs, user_code
-from mlexp.errors import MlexpError, RunFailed, StopRequested, first_line
+from mlexp.errors import Interrupted, MlexpError, RunFailed, StopRequested, first_line
 from mlexp.fingerprint import fingerprint
 
 log = logging.getLogger(__name__)
-
-
-class Interrupted(MlexpError):
-    """Training was stopped by SIGINT or SIGTERM; the run can be resumed."""
-
-    exit_code = 130
 
 
 def train(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import yaml
 from conftest import TINY
 
@@ -61,23 +62,64 @@ def test_train_help_shows_groups_options_and_examples(mlexp):
     assert "mlexp train -m model.activation=sigmoid,relu" in result.out
 
 
-def test_help_cfg_config_errors_and_compare_do_not_import_tensorflow(mlexp, tmp_path):
+HEAVY = ("tensorflow", "keras", "sklearn", "pandas", "matplotlib", "numpy")
+FAST_PATHS = [
+    (["--help"], 0, ""),
+    (["train", "--help"], 0, "== Config groups"),
+    (["tune", "--help"], 0, "mlexp tune: search hyper-parameters"),
+    (["train", "--cfg", "job"], 0, "seed: 0"),
+    (["train", "model.dropout=1.5"], 2, "Config error at model.dropout: got 1.5; expected a number in [0, 1)."),
+    (["tune", "model.dropout=1.5"], 2, "Config error at model.dropout: got 1.5; expected a number in [0, 1)."),
+    (["check", "model.dropout=1.5"], 2, "Config error at model.dropout: got 1.5; expected a number in [0, 1)."),
+    (["data", "model.dropout=1.5"], 2, "Config error at model.dropout: got 1.5; expected a number in [0, 1)."),
+    (["rerun", "RUN", "model.dropout=1.5"], 2, "Config error at model.dropout: got 1.5; expected a number in [0, 1)."),
+    (["train", "dataset.name=7"], 2, "Config error at dataset.name: got 7; expected a non-empty string."),
+]
+
+
+@pytest.mark.parametrize(("argv", "code", "says"), FAST_PATHS, ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_help_cfg_and_config_errors_import_nothing_heavy(mlexp, tmp_path, argv, code, says):
+    """A config error, --help and --cfg job cost a Hydra composition, not NumPy, pandas, scikit-learn or Keras."""
+    if "RUN" in argv:
+        assert mlexp("train", *TINY, "hydra.run.dir=outputs/one").code == 0
+        argv = [str(tmp_path / "outputs/one") if a == "RUN" else a for a in argv]
+    script = (
+        "import sys\n"
+        "from mlexp.cli import main\n"
+        "try:\n"
+        f"    code = main({argv!r})\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        f"print('EXIT', code, 'HEAVY', sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.stdout.strip().splitlines()[-1] == f"EXIT {code} HEAVY []", proc.stderr
+    assert says in proc.stdout + proc.stderr
+
+
+def test_compare_does_not_import_tensorflow(mlexp, tmp_path):
     assert mlexp("train", *TINY, "hydra.run.dir=outputs/one").code == 0
     code = (
         "import sys\n"
         "from mlexp.cli import main\n"
-        "assert main(['--help']) == 0\n"
-        "assert main(['train', '--cfg', 'job']) == 0\n"
-        "try:\n"
-        "    main(['train', 'model.dropout=2'])\n"
-        "except SystemExit as exc:\n"
-        "    assert exc.code == 2\n"
         "assert main(['compare', 'outputs']) == 0\n"
         "print('TF', 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("TF False False")
+
+
+def test_quick_help_is_hydras_own_help(mlexp, monkeypatch):
+    """mlexp's one-composition --help prints what Hydra's slower help printed, to the letter."""
+    from mlexp import hydra_app
+
+    fast = mlexp("train", "--help", "model=cnn")
+    monkeypatch.setattr(hydra_app, "quick_help", lambda argv, name: None)
+    slow = mlexp("train", "--help", "model=cnn")
+    assert fast.code == slow.code == 0
+    assert fast.out == slow.out
+    assert "  filters:\n" in fast.out
 
 
 def test_mlexps_own_overrides_join_the_users_so_flags_after_overrides_still_work(mlexp):

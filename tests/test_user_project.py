@@ -61,6 +61,23 @@ def test_a_yaml_preset_of_a_built_in_kind_trains_beside_the_projects_own_code(in
     assert read_metrics(project / "runs/tiny")["status"] == "completed"
 
 
+def test_components_without_name_label_their_runs_by_target_or_kind(in_project, project):
+    """`name:` is a label: a section named only by `_target_` or `kind:` trains, and its folder says what it is."""
+    (project / "conf/dataset/blobs.yaml").write_text("_target_: vision_lab.data.squares\nsamples: 200\n")
+    (project / "conf/model/bare_cnn.yaml").write_text("_target_: vision_lab.models.small_cnn\nfilters: 4\n")
+    (project / "conf/model/bare_conv.yaml").write_text("kind: conv\nfilters: [4]\n")
+    for model in ("bare_cnn", "bare_conv"):
+        result = in_project("train", *FAST, "dataset=blobs", f"model={model}", "hydra.run.dir=runs/" + model)
+        assert result.code == 0, result.err
+        saved = (project / "runs" / model / "resolved_config.yaml").read_text()
+        assert "name: squares\n" in saved
+        assert ("name: small_cnn\n" if model == "bare_cnn" else "name: conv\n") in saved
+    default_dir = in_project("train", *FAST, "dataset=blobs", "model=bare_conv")
+    assert default_dir.code == 0, default_dir.err
+    (folder,) = (project / "outputs/runs").iterdir()
+    assert folder.name.endswith("_squares_conv")
+
+
 @pytest.mark.parametrize(
     "override,message",
     [

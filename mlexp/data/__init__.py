@@ -10,13 +10,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from mlexp.data import labels, user
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError
 from mlexp.data.splits import stratified_split
+from mlexp.lazy import lazy
 from mlexp.registry import DATASETS
+
+np = lazy("numpy")
 
 log = logging.getLogger(__name__)
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 import mlexp.data.class_names as names
 from mlexp.config.catalog import SOURCE
 from mlexp.config.rules import choice, integer
 from mlexp.data.formats import cifar_batch, load_npz, read_idx
 from mlexp.data.raw import Raw
 from mlexp.data.sources import Source, locate
+from mlexp.lazy import lazy
 from mlexp.registry import DATASETS
+
+np = lazy("numpy")
 
 IDX_FILES = (
     "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",

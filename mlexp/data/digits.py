@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from mlexp.config.catalog import OWN_TEST_SPLIT, SOURCE
 from mlexp.data.raw import Raw
 from mlexp.data.splits import stratified_split
+from mlexp.lazy import lazy
 from mlexp.registry import DATASETS
+
+np = lazy("numpy")
 
 
 @DATASETS.register("digits", {**SOURCE, **OWN_TEST_SPLIT})

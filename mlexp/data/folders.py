@@ -12,11 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError, describe_path
 from mlexp.data.splits import stratified_split
+from mlexp.lazy import lazy
+
+np = lazy("numpy")
 
 log = logging.getLogger(__name__)
 

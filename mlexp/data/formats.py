@@ -11,7 +11,9 @@ import pickle
 import zipfile
 from pathlib import Path
 
-import numpy as np
+from mlexp.lazy import lazy
+
+np = lazy("numpy")
 
 
 class _ArraysOnly(pickle.Unpickler):

@@ -10,14 +10,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from mlexp.config.catalog import OWN_TEST_SPLIT, SOURCE, TASK
 from mlexp.config.rules import Rule, choice, int_tuple
 from mlexp.data.folders import scan
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError
+from mlexp.lazy import lazy
 from mlexp.registry import DATASETS
+
+np = lazy("numpy")
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
-
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError
+from mlexp.lazy import lazy
+
+np = lazy("numpy")
 
 log = logging.getLogger(__name__)
 

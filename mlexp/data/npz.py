@@ -5,13 +5,14 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-import numpy as np
-
 from mlexp.config.catalog import SOURCE, TASK
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError, describe_path
 from mlexp.errors import ConfigError, first_line
+from mlexp.lazy import lazy
 from mlexp.registry import DATASETS
+
+np = lazy("numpy")
 
 REQUIRED = ("x_train", "y_train", "x_test", "y_test")
 

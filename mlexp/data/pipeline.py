@@ -11,7 +11,10 @@ import math
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-import numpy as np
+from mlexp.lazy import lazy
+
+np = lazy("numpy")
+
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
+from mlexp.lazy import lazy
+
+np = lazy("numpy")
 
 
 @dataclass

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
-from sklearn.model_selection import train_test_split
+from mlexp.lazy import lazy
+
+np = lazy("numpy")
+model_selection = lazy("sklearn.model_selection")
 
 log = logging.getLogger(__name__)
 
@@ -16,9 +18,11 @@ def stratified_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int, s
     """
     if stratify:
         try:
-            x_keep, x_out, y_keep, y_out = train_test_split(x, y, test_size=fraction, random_state=seed, stratify=y)
+            x_keep, x_out, y_keep, y_out = model_selection.train_test_split(
+                x, y, test_size=fraction, random_state=seed, stratify=y
+            )
             return (x_keep, y_keep), (x_out, y_out)
         except ValueError as exc:
             log.warning("Split of %d samples not stratified: %s", len(y), exc)
-    x_keep, x_out, y_keep, y_out = train_test_split(x, y, test_size=fraction, random_state=seed)
+    x_keep, x_out, y_keep, y_out = model_selection.train_test_split(x, y, test_size=fraction, random_state=seed)
     return (x_keep, y_keep), (x_out, y_out)

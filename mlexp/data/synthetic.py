@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from mlexp.config.catalog import NON_NEGATIVE, OWN_TEST_SPLIT, SOURCE
 from mlexp.config.rules import integer
 from mlexp.data.raw import Raw
 from mlexp.data.splits import stratified_split
+from mlexp.lazy import lazy
 from mlexp.registry import DATASETS
+
+np = lazy("numpy")
 
 RULES = {
     "samples": integer(20),

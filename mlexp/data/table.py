@@ -18,16 +18,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 from mlexp.config.catalog import OWN_TEST_SPLIT, SOURCE, TASK
 from mlexp.config.rules import Rule, integer, optional, string
 from mlexp.data.labels import MANY_VALUES
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError, describe_path
 from mlexp.data.splits import stratified_split
+from mlexp.lazy import lazy
 from mlexp.registry import DATASETS
+
+np = lazy("numpy")
+pd = lazy("pandas")
 
 log = logging.getLogger(__name__)
 

@@ -7,14 +7,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from mlexp.config.catalog import OWN_TEST_SPLIT, SOURCE, TASK
 from mlexp.config.rules import choice, integer, optional
 from mlexp.data.folders import scan
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError
+from mlexp.lazy import lazy
 from mlexp.registry import DATASETS
+
+np = lazy("numpy")
 
 log = logging.getLogger(__name__)
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
-
 from mlexp.config.catalog import SOURCE, TASK
 from mlexp.config.rules import optional, string
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError
 from mlexp.errors import first_line
+from mlexp.lazy import lazy
 from mlexp.registry import DATASETS
+
+np = lazy("numpy")
 
 RULES = {
     **SOURCE,

@@ -8,11 +8,12 @@ memory, since mlexp's pipeline works on arrays.
 
 from __future__ import annotations
 
-import numpy as np
-
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError
+from mlexp.lazy import lazy
 from mlexp.user_code import TARGET, resolve
+
+np = lazy("numpy")
 
 MLEXP_KEYS = ("name", "scale", "split_seed", "task", TARGET)
 SPLITS = ("x_train", "y_train", "x_test", "y_test")

@@ -16,9 +16,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import numpy as np
-
 from mlexp.errors import ConfigError
+from mlexp.lazy import lazy
+
+np = lazy("numpy")
 
 log = logging.getLogger(__name__)
 

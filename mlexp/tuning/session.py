@@ -15,14 +15,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from mlexp import runs
 from mlexp.config import validate
 from mlexp.errors import ConfigError, MlexpError
+from mlexp.lazy import lazy
 from mlexp.tuning.space import SearchSpace
+
+pd = lazy("pandas")
 
 log = logging.getLogger("mlexp")
 
