@@ -23,7 +23,7 @@ FINISHED = runs.FINISHED
 
 def rerun(run_dir: Path, overrides: list[str], verify: bool = True) -> int:
     run_dir = Path(run_dir)
-    cfg = load_config(run_dir, overrides)  # a config error stops here, before NumPy or Keras load
+    cfg = load_config(run_dir, overrides, data_paths=True)  # a config error stops here, before NumPy or Keras load
     from mlexp.manifest import differing_versions
     from mlexp.training import train
 
@@ -153,7 +153,7 @@ def _resume_run(run_dir: Path, from_epoch: int | None, restart: bool) -> int:
         _tidy_finished(run, status)
         print(f"{run_dir} already {status}; nothing to resume.")
         return 0
-    cfg = load_config(run_dir)
+    cfg = load_config(run_dir, data_paths=True)
     if restart:
         log.info("Starting %s over: its backups and history are discarded", run_dir)
         backups.discard(run)

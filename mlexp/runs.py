@@ -145,6 +145,12 @@ class RunDir:
     def write_metrics(self, metrics: dict[str, Any]) -> None:
         write_json(self.file(METRICS), metrics)
 
+    def unstart(self) -> None:
+        """Remove what a run writes before its first epoch (config, manifest, preprocessing, summary)."""
+        for name in (CONFIG, MANIFEST, PREPROCESSING, SUMMARY, "diagnosis.json"):
+            self.file(name).unlink(missing_ok=True)
+        self.clear_tmp()
+
     def write_failure(self, exc: BaseException, status: str, **extra: Any) -> None:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         write_text(self.file(ERROR), text)

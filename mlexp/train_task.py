@@ -84,7 +84,7 @@ def _train(cfg: DictConfig, run_dir: Path, single_run: bool, request: Request) -
 
     try:
         return _validate_and_train(cfg, run_dir, HydraConfig.get(), request)
-    except ConfigError:
+    except MlexpError:
         if single_run:
             from mlexp.runs import discard_if_empty
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from mlexp import backups, distribution, manifest, mlflow_logger, runs, user_code
-from mlexp.errors import Interrupted, MlexpError, RunFailed, StopRequested, first_line
+from mlexp.data.sources import DataError
+from mlexp.errors import ConfigError, Interrupted, MlexpError, RunFailed, StopRequested, first_line
 from mlexp.fingerprint import fingerprint
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,10 @@ def train(
         with mlflow_logger.tracker(cfg, run) as logger:
             metrics = _train(cfg, run, start, resume, logger, backup)
     except MlexpError as exc:  # bad input found while building (a layer name, data): keep its message and code
-        run.write_failure(exc, "failed", wall_seconds=elapsed())
+        if not resume and isinstance(exc, (ConfigError, DataError)) and not run.file(runs.HISTORY).exists():
+            run.unstart()  # the input was refused before the first epoch: like a config error, no run is left
+        else:
+            run.write_failure(exc, "failed", wall_seconds=elapsed())
         raise
     except StopRequested as exc:
         run.write_failure(exc, "interrupted", wall_seconds=elapsed())

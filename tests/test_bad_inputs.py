@@ -331,3 +331,133 @@ def test_hints_match_case_first():
     assert closest("Relu", ["elu", "relu", "selu"]) == "relu"
     assert closest("GLOROT_UNIFORM", ["glorot_uniform", "glorot_normal"]) == "glorot_uniform"
     assert closest("rleu", ["elu", "relu"]) == "relu"
+
+
+# --- data that is empty, cut short or damaged: exit 2 naming it, no run folder left --------------
+
+
+def _cut(path: Path) -> None:
+    """Keep the first half of a file, as an interrupted copy or download would."""
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _empty_npz(root: Path, split: str) -> list[str]:
+    arrays = {"x_train": np.ones((20, 4)), "y_train": np.arange(20) % 2, "x_test": np.ones((6, 4)),
+              "y_test": np.arange(6) % 2}  # fmt: skip
+    arrays[f"x_{split}"], arrays[f"y_{split}"] = np.zeros((0, 4)), np.zeros((0,), "int64")
+    np.savez(root / "d.npz", **arrays)
+    return ["dataset=npz", f"dataset.path={root / 'd.npz'}"]
+
+
+def _fashion_cut(root: Path) -> list[str]:
+    from formats import write_fashion_folder
+
+    folder = write_fashion_folder(root / "fashion")
+    _cut(folder / "t10k-images-idx3-ubyte.gz")
+    return ["dataset=fashion_mnist", f"dataset.path={folder}"]
+
+
+def _npz_cut(root: Path) -> list[str]:
+    from formats import write_mnist_npz
+
+    path = write_mnist_npz(root / "mnist.npz")
+    _cut(path)
+    return ["dataset=mnist", f"dataset.path={path}"]
+
+
+def _table(root: Path, name: str, write) -> list[str]:
+    table = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40) % 3, "label": np.arange(40) % 2})
+    write(table, root / name)
+    return ["dataset=csv", f"dataset.path={root / name}", "dataset.target=label"]
+
+
+def _parquet_cut(root: Path) -> list[str]:
+    args = _table(root, "t.parquet", lambda t, p: t.to_parquet(p))
+    _cut(root / "t.parquet")
+    return args
+
+
+def _image_folder(root: Path, damage) -> list[str]:
+    from formats import write_image_folder
+
+    folder = write_image_folder(root / "images")
+    damage(folder)
+    return ["dataset=image_folder", f"dataset.path={folder}", "dataset.image_size=[8,8]"]
+
+
+def _empty_class(folder: Path) -> None:
+    first = sorted(p for p in folder.iterdir() if p.is_dir())[0]
+    for file in first.iterdir():
+        file.unlink()
+
+
+def _cut_image(folder: Path) -> None:
+    _cut(sorted(folder.rglob("*.png"))[0])
+
+
+def _text_folder(root: Path, files: dict[str, str]) -> list[str]:
+    for name, text in files.items():
+        (root / "texts" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "texts" / name).write_text(text)
+    for name in ("pos", "neg"):
+        (root / "texts" / name).mkdir(parents=True, exist_ok=True)
+    return ["dataset=text_folder", f"dataset.path={root / 'texts'}"]
+
+
+DAMAGED_DATA = {
+    "npz x_train empty": (lambda r: _empty_npz(r, "train"), "d.npz: x_train is empty (0 samples); expected at least "
+                          "one train sample"),
+    "npz x_test empty": (lambda r: _empty_npz(r, "test"), "d.npz: x_test is empty (0 samples)"),
+    "csv with only a header": (lambda r: _table(r, "h.csv", lambda t, p: t[:0].to_csv(p, index=False)),
+                               "h.csv is empty"),
+    "image class folder empty": (lambda r: _image_folder(r, _empty_class), "holds no image files; expected at least "
+                                 "one per class"),
+    "text folder empty": (lambda r: _text_folder(r, {"pos/a.txt": "good"}), "texts/neg holds no text files; "
+                          "expected at least one per class"),
+    "fashion gz cut short": (_fashion_cut, "t10k-images-idx3-ubyte.gz is truncated or damaged (EOFError: "),
+    "mnist npz cut short": (_npz_cut, "mnist.npz is truncated or damaged"),
+    "parquet cut short": (_parquet_cut, "t.parquet is truncated or damaged"),
+    "png cut short": (lambda r: _image_folder(r, _cut_image), ".png is truncated or not a PNG image; expected a "
+                      "complete image file"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", DAMAGED_DATA, ids=list(DAMAGED_DATA))
+def test_empty_or_damaged_data_is_named_and_leaves_no_run(mlexp, tmp_path, case):
+    make, text = DAMAGED_DATA[case]
+    args = make(tmp_path)
+    line = one_line(mlexp("train", *args, "trainer.epochs=1", "trainer.verbose=0"), 2, text)
+    assert "{{function_node" not in line and "Traceback" not in line
+    assert not (tmp_path / "outputs").exists()  # refused before training: nothing written, as for config errors
+
+
+@pytest.mark.parametrize(
+    ("dataset", "extra"),
+    [("npz", []), ("csv", ["dataset.target=y"]), ("image_folder", []), ("text_folder", [])],
+)
+def test_a_data_path_that_is_not_there_is_a_config_error_before_tensorflow(tmp_path, dataset, extra):
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from mlexp.cli import main\n"
+        f"code = main(['train', 'dataset={dataset}', 'dataset.path=missing/data', *{extra!r}])\n"
+        "print('EXIT', code, 'TF', 'tensorflow' in sys.modules or 'keras' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.stdout.strip() == "EXIT 2 TF False", proc.stderr
+    assert proc.stderr == (
+        f"mlexp train: Config error at dataset.path: got 'missing/data'; expected an existing file or folder "
+        f"(nothing is at {tmp_path}/missing/data; {tmp_path} exists).\n"
+    )
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_a_sweep_job_with_damaged_data_records_why_in_its_folder(mlexp, tmp_path):
+    args = _empty_npz(tmp_path, "train")
+    result = mlexp("train", "-m", *args, "seed=0,1", "hydra.sweep.dir=sweep")
+    assert result.code == 1
+    metrics = json.loads((tmp_path / "sweep/0/metrics.json").read_text())
+    assert metrics["status"] == "failed" and "x_train is empty (0 samples)" in metrics["error"]

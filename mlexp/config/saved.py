@@ -12,10 +12,11 @@ from mlexp.config.validate import validate
 from mlexp.errors import MlexpError
 
 
-def load_config(run_dir: Path, overrides: list[str] = ()) -> DictConfig:
+def load_config(run_dir: Path, overrides: list[str] = (), data_paths: bool = False) -> DictConfig:
     """The run's resolved_config.yaml (YAML only; nothing is unpickled), with key=value overrides, validated.
 
-    `run_dir` may also be a config file itself (a tuning session's best_config.yaml)."""
+    `run_dir` may also be a config file itself (a tuning session's best_config.yaml). data_paths=True: its
+    dataset.path must exist (to train again)."""
     path = run_dir if run_dir.is_file() else run_dir / runs.CONFIG
     if not path.is_file() and (run_dir / runs.HYDRA_DIR / "config.yaml").is_file():
         path = run_dir / runs.HYDRA_DIR / "config.yaml"  # killed before its first write: Hydra's copy
@@ -32,4 +33,4 @@ def load_config(run_dir: Path, overrides: list[str] = ()) -> DictConfig:
                 f"(e.g. {key}.name=...); compose a new run with mlexp train {override}"
             )
     cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(list(overrides)))
-    return validate(cfg)
+    return validate(cfg, data_paths)

@@ -17,8 +17,11 @@ from mlexp.errors import ConfigError, closest
 from mlexp.registry import REGISTRIES, Registry
 
 
-def validate(cfg: DictConfig) -> DictConfig:
-    """Return the resolved, checked run config (read-only); raise ConfigError on the first problem."""
+def validate(cfg: DictConfig, data_paths: bool = True) -> DictConfig:
+    """Return the resolved, checked run config (read-only); raise ConfigError on the first problem.
+
+    data_paths=False skips the check that dataset.path exists (a saved run's model predicts without its data).
+    """
     plain = {k: v for k, v in _resolve(cfg).items() if k not in catalog.SEARCH_KEYS}
     plain.setdefault("logger", {"name": "none"})  # run directories saved before the logger group existed
     _check_keys("", plain, {k: None for k in catalog.TOP_LEVEL}, "the run config")
@@ -26,7 +29,7 @@ def validate(cfg: DictConfig) -> DictConfig:
         if key not in plain:
             raise ConfigError(key, None, "a value (every run config needs it)")
     for group, registry in REGISTRIES.items():
-        _check_kind(group, plain[group], registry)
+        _check_kind(group, plain[group], registry, data_paths)
     for group, components in catalog.COMPONENTS.items():
         _check_component(group, plain[group], components)
     _check_callbacks(plain["callbacks"])
@@ -72,7 +75,7 @@ def check_section(path: str, section: Any, rules: dict[str, Rule], owner: str) -
         rules[key].check(f"{path}.{key}", value)
 
 
-def _check_kind(group: str, section: Any, registry: Registry) -> None:
+def _check_kind(group: str, section: Any, registry: Registry, data_paths: bool = True) -> None:
     """A model or dataset: `kind:` chooses mlexp's code (or `_target_` the user's), `name:` is a label."""
     if user_code.has_target(section):
         _check_user_component(group, section)
@@ -103,6 +106,19 @@ def _check_kind(group: str, section: Any, registry: Registry) -> None:
     check_section(group, args, entry.rules, owner)
     if entry.check is not None:
         entry.check(section)
+    if "path" in entry.required and data_paths:
+        _check_exists(f"{group}.path", section["path"])
+
+
+def _check_exists(key: str, path: Any) -> None:
+    """A data path that is not there is refused with the config errors, before TensorFlow or a run folder."""
+    from pathlib import Path
+
+    if isinstance(path, str) and path and not Path(path).expanduser().exists():
+        where = Path(path).expanduser().absolute()
+        parent = next((p for p in where.parents if p.exists()), None)
+        hint = f"; {parent} exists" if parent is not None and parent != Path(where.anchor) else ""
+        raise ConfigError(key, path, f"an existing file or folder (nothing is at {where}{hint})")
 
 
 @functools.cache

@@ -92,6 +92,11 @@ def _scan(folder: Path, class_names, extensions, what: str, check) -> tuple[list
     paths, labels = [], []
     for label, name in enumerate(names):
         files = sorted(p for p in (folder / name).glob("*") if p.suffix.lower() in extensions and p.is_file())
+        if not files and class_names is None:  # the folder that defines the classes: each needs samples
+            raise DataError(
+                f"dataset.path: {folder / name} holds no {what} files; expected at least one per class "
+                f"(files ending in {', '.join(extensions)}), or remove the folder"
+            )
         for path in files if check else ():
             check(path)
         paths += [str(p) for p in files]

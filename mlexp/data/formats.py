@@ -11,6 +11,7 @@ import pickle
 import zipfile
 from pathlib import Path
 
+from mlexp.data.sources import DataError, reads_file
 from mlexp.lazy import lazy
 
 np = lazy("numpy")
@@ -23,14 +24,16 @@ class _ArraysOnly(pickle.Unpickler):
         numpy_array = module.split(".")[0] == "numpy" and name in self._ALLOWED
         if numpy_array or (module, name) == ("_codecs", "encode"):  # protocol-2 bytes; harmless
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data file")
+        raise DataError(f"refusing to load {module}.{name} from a data file; expected NumPy arrays only")
 
 
+@reads_file
 def load_pickle(path: Path):
     with open(path, "rb") as f:
         return _ArraysOnly(f, encoding="bytes").load()
 
 
+@reads_file
 def load_npz(path: Path) -> dict[str, np.ndarray]:
     """Every array of an .npz file; object arrays (imdb's ragged lists) through the safe unpickler."""
     arrays = {}
@@ -50,6 +53,7 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
+@reads_file
 def read_idx(path: Path) -> np.ndarray:
     """An idx file (MNIST's original format), gzip-compressed or not."""
     opener = gzip.open if str(path).endswith(".gz") else open
@@ -57,7 +61,7 @@ def read_idx(path: Path) -> np.ndarray:
         data = f.read()
     ndim = data[3]
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)  # ValueError if cut short
 
 
 def cifar_batch(path: Path, label_key: str) -> tuple[np.ndarray, np.ndarray]:

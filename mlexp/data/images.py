@@ -68,7 +68,11 @@ class ImageReader:
             try:
                 out[i] = self.decode(tf.constant(str(path))).numpy()
             except tf.errors.OpError as exc:
-                raise DataError(f"{path}: cannot be decoded as an image ({exc.message.splitlines()[0]})") from None
+                kind = Path(str(path)).suffix.lstrip(".").upper().replace("JPG", "JPEG") or "known"
+                log.debug("Decoding %s failed: %s", path, exc.message)  # TensorFlow's op text: not for users
+                raise DataError(
+                    f"dataset.path: {path} is truncated or not a {kind} image; expected a complete image file"
+                ) from None
         return out
 
 

@@ -73,7 +73,7 @@ def _check_shapes(raw: Raw) -> None:
         if len(x) != len(y):
             raise DataError(f"{raw.origin}: x_{split} has {len(x)} rows but y_{split} has {len(y)}; expected equal")
         if len(x) == 0 and split != "val":
-            raise DataError(f"{raw.origin}: the {split} split is empty; expected at least one sample")
+            raise DataError(f"{raw.origin}: x_{split} is empty (0 samples); expected at least one {split} sample")
         shapes[split] = tuple(np.shape(x)[1:])
     if len(set(shapes.values())) > 1:
         seen = ", ".join(f"{split} {shape}" for split, shape in shapes.items())

@@ -6,8 +6,8 @@ import zipfile
 from pathlib import Path
 
 from mlexp.config.catalog import SOURCE, TASK
-from mlexp.data.raw import Raw
-from mlexp.data.sources import DataError, describe_path
+from mlexp.data.raw import Raw, unit_max
+from mlexp.data.sources import DAMAGED, DataError, damaged, describe_path
 from mlexp.errors import ConfigError, first_line
 from mlexp.lazy import lazy
 from mlexp.registry import DATASETS
@@ -31,8 +31,12 @@ def load(cfg) -> Raw:
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {key: f[key] for key in f.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except ValueError as exc:
+        if "allow_pickle" not in str(exc):
+            raise damaged(path, exc) from None
         raise DataError(f"dataset.path: cannot read {path} as .npz without pickles ({first_line(exc)})") from None
+    except DAMAGED as exc:
+        raise damaged(path, exc) from None
     missing = [key for key in REQUIRED if key not in arrays]
     if missing:
         raise DataError(
@@ -42,9 +46,8 @@ def load(cfg) -> Raw:
     if ("x_val" in arrays) != ("y_val" in arrays):
         raise DataError(f"dataset.path: {path} has only one of x_val and y_val; give both or neither")
     classes = [str(c) for c in arrays["class_names"]] if "class_names" in arrays else None
-    peak = float(max(np.max(arrays["x_train"]), 1.0))
     return Raw(
         arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], classes,
-        arrays.get("x_val"), arrays.get("y_val"), max_value=255.0 if peak > 1.0 else 1.0,
+        arrays.get("x_val"), arrays.get("y_val"), max_value=unit_max(arrays["x_train"]),
         origin=f"dataset.path {path}", files=(str(path),),
     )  # fmt: skip

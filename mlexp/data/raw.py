@@ -30,3 +30,9 @@ class Raw:
     files: tuple[str, ...] = ()  # the data files read, for the manifest's fingerprint
     encoder: Any = None  # e.g. table.RowEncoder: x holds row numbers; fit(train rows) -> saved state, transform
     task: str | None = None  # what the loader already knows of the task (a table's numeric target)
+
+
+def unit_max(x) -> float:
+    """What scale=unit divides by: 255 when values exceed 1 (pixels), else 1. An empty array gives 1, so that
+    labels.prepare, not a NumPy reduction, says which split is empty."""
+    return 255.0 if float(np.max(x, initial=1.0)) > 1.0 else 1.0

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlexp.errors import MlexpError
+from mlexp.errors import MlexpError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +96,35 @@ SIGNATURES = {
 }
 
 
+# What a cut-short or corrupted file raises while it is decoded (gzip.BadGzipFile is an OSError).
+DAMAGED = (EOFError, zlib.error, zipfile.BadZipFile, OSError, ValueError, IndexError, KeyError)
+
+
+def damaged(path: Path, exc: BaseException, what: str = "dataset.path") -> DataError:
+    """The one message for a data file that exists but cannot be decoded."""
+    return DataError(
+        f"{what}: {path} is truncated or damaged ({type(exc).__name__}: {first_line(exc)}); "
+        "expected a complete file: copy or download it again"
+    )
+
+
+def reads_file(reader):
+    """Decorator for a reader whose first argument is a file: decoding errors become `damaged(path)`."""
+
+    @functools.wraps(reader)
+    def read(path, *args, **kwargs):
+        try:
+            return reader(path, *args, **kwargs)
+        except MlexpError:
+            raise
+        except FileNotFoundError:
+            raise DataError(f"dataset.path: {path} does not exist; expected the dataset's file there") from None
+        except DAMAGED as exc:
+            raise damaged(path, exc) from None
+
+    return read
+
+
 def describe_path(path: Path) -> str:
     """What is at `path`, in words, for messages that must say why a file was not what was expected."""
     if not path.exists():
@@ -105,6 +137,8 @@ def describe_path(path: Path) -> str:
         return "is an empty file"
     for magic, what in SIGNATURES.items():
         if head.startswith(magic):
+            if magic == b"PK\x03\x04" and not zipfile.is_zipfile(path):
+                return "is a truncated or damaged zip archive (copy or download it again)"
             return f"is {what}"
     try:
         text = head.decode("utf-8")

@@ -22,8 +22,9 @@ from mlexp.config.catalog import OWN_TEST_SPLIT, SOURCE, TASK
 from mlexp.config.rules import Rule, integer, optional, string
 from mlexp.data.labels import MANY_VALUES
 from mlexp.data.raw import Raw
-from mlexp.data.sources import DataError, describe_path
+from mlexp.data.sources import DataError, damaged, describe_path
 from mlexp.data.splits import stratified_split
+from mlexp.errors import first_line
 from mlexp.lazy import lazy
 from mlexp.registry import DATASETS
 
@@ -43,11 +44,15 @@ def read(path: Path, what: str = "dataset.path") -> pd.DataFrame:
     if not path.is_file() or kind is None:
         raise DataError(f"{what}: {path} {describe_path(path)}; expected a .csv, .tsv or .parquet file")
     try:
-        if kind == "parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, sep="\t" if kind == "tsv" else ",")
+        table = pd.read_parquet(path) if kind == "parquet" else pd.read_csv(path, sep="\t" if kind == "tsv" else ",")
     except Exception as exc:  # pandas' parser errors have many types; each is one line about the file
-        raise DataError(f"{what}: cannot read {path} as {kind} ({type(exc).__name__}: {exc})") from None
+        if kind == "parquet" or isinstance(exc, (UnicodeDecodeError, EOFError)) or "EOF inside" in str(exc):
+            raise damaged(path, exc, what) from None
+        raise DataError(f"{what}: cannot read {path} as {kind} ({type(exc).__name__}: {first_line(exc)})") from None
+    if table.empty:
+        columns = ", ".join(map(str, table.columns)) or "none"
+        raise DataError(f"{what}: {path} is empty (columns {columns}, no rows); expected at least one row")
+    return table
 
 
 @dataclass

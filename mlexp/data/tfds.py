@@ -56,7 +56,7 @@ def load(cfg) -> Raw:
     log.info("TFDS %s (%s): %s -> %s", cfg.tfds_name, builder.data_dir, x_key, y_key)
     return Raw(
         *arrays["train"], *arrays["test"], names, *(arrays.get("val") or (None, None)),
-        max_value=255.0 if image else float(max(np.max(arrays["train"][0]), 1.0)),
+        max_value=255.0 if image else float(np.max(arrays["train"][0], initial=1.0)),
         origin=f"dataset.tfds_name {cfg.tfds_name} ({builder.data_dir})",
         files=tuple(str(p) for p in sorted(Path(builder.data_dir).glob("*")) if p.is_file()),
         own_validation="val" in arrays,

@@ -8,7 +8,7 @@ memory, since mlexp's pipeline works on arrays.
 
 from __future__ import annotations
 
-from mlexp.data.raw import Raw
+from mlexp.data.raw import Raw, unit_max
 from mlexp.data.sources import DataError
 from mlexp.lazy import lazy
 from mlexp.user_code import TARGET, resolve
@@ -38,10 +38,9 @@ def load(cfg) -> Raw:
             raise DataError(f"dataset._target_: {target} returned only one of x_{split} and y_{split}")
     names = arrays["class_names"]
     classes = [str(c) for c in names] if names is not None else None
-    peak = float(max(np.max(arrays["x_train"]), 1.0))
     return Raw(
         arrays["x_train"], arrays["y_train"], arrays["x_test"], arrays["y_test"], classes,
-        arrays.get("x_val"), arrays.get("y_val"), max_value=255.0 if peak > 1.0 else 1.0,
+        arrays.get("x_val"), arrays.get("y_val"), max_value=unit_max(arrays["x_train"]),
         origin=f"dataset._target_ {target}",
     )  # fmt: skip
 
