@@ -78,8 +78,21 @@ def one_based(path: Path) -> Path:
     return _save(path, x[:1400], y[:1400] + 1, x[1400:], y[1400:] + 1, class_names=names)
 
 
+def shuffled_labels(path: Path) -> Path:
+    """The training labels permuted (inputs and labels shuffled apart): nothing in an image predicts its label."""
+    x, y = _digits()
+    y_train = np.random.default_rng(0).permutation(y[:1400])
+    return _save(path, x[:1400], y_train, x[1400:], y[1400:])
+
+
+def digits_npz(path: Path) -> Path:
+    """shuffled_labels' healthy neighbour: the same file with the labels where they belong."""
+    x, y = _digits()
+    return _save(path, x[:1400], y[:1400], x[1400:], y[1400:])
+
+
 DATA = {f.__name__: f for f in (sixteen_bit, val_scaled_apart, test_in_train, val_is_test, sorted_labels, imbalanced,
-                                one_based)}  # fmt: skip
+                                one_based, shuffled_labels, digits_npz)}  # fmt: skip
 
 BROKEN = [
     (["model.kernel_initializer=zeros", "model.bias_initializer=zeros"], "constant_initializer", "warning",
@@ -112,6 +125,9 @@ BROKEN = [
      "trainer.class_weight=balanced"),
     (["dataset=npz", "dataset.path={data:one_based}"], "labels_out_of_range", "error", "preflight",
      "store the labels as 0..9 (y - 1): they count from 1"),
+    (["dataset=npz", "dataset.path={data:shuffled_labels}", "dataset.scale=standardize", "model.hidden_units=[512,512]",
+      "trainer.epochs=30"], "labels_without_signal", "error",
+     "diagnosis"),
     # Advice by cause
     (["model.dropout=0.9"], "underfitting", "warning", "diagnosis", "model.dropout=0.2"),
     (["regularizer=l2", "regularizer.l2=0.5"], "underfitting", "warning", "diagnosis", "regularizer.l2=0.001"),
@@ -133,4 +149,5 @@ HEALTHY = [
     ["model=cnn", "model.filters=[16]", "model.padding=same", "model.dense_units=[32]"],
     ["model.dropout=0.2", "regularizer=l2", "regularizer.l2=0.0001"],
     ["dataset=npz", "dataset.path={data:imbalanced}", "trainer.class_weight=balanced"],
+    ["dataset=npz", "dataset.path={data:digits_npz}", "trainer.epochs=30"],
 ]

@@ -252,3 +252,33 @@ def test_equal_rows_count_as_copies_only_when_rows_are_wide():
     assert data_checks._duplicates(splits(8)) == []
     [finding] = data_checks._duplicates(splits(64))
     assert finding.code == "duplicates_across_splits" and finding.evidence["shared"] == 1
+
+
+def _curves(train: list[float], val: list[float]) -> list[dict]:
+    losses = np.linspace(2.3, 1.0, len(train))
+    return [
+        {
+            "epoch": i + 1,
+            "loss": float(loss),
+            "accuracy": a,
+            "val_loss": 2.3 + 0.1 * i - 2 * (v - 0.1),
+            "val_accuracy": v,
+        }
+        for i, (loss, a, v) in enumerate(zip(losses, train, val, strict=True))
+    ]
+
+
+def test_labels_without_signal_are_told_apart_from_overfitting():
+    """Validation at chance from the first epoch while training climbs: the labels, not the capacity."""
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 500)
+    train = list(np.linspace(0.1, 0.9, 12))
+    at_chance = diagnose(_curves(train, [0.1] * 12), 1e-3, rng.integers(0, 10, 500), labels, 10)
+    assert [f.code for f in at_chance] == ["labels_without_signal"]
+    assert at_chance[0].message.startswith("validation accuracy never rose above chance (best 0.100")
+    assert "shuffled labels, or labels misaligned with the inputs?" in at_chance[0].message
+    # The same training curve with validation that rose to 0.6 and fell back: learning happened, then overfitting.
+    rose = [0.1, 0.3, 0.5, 0.6, 0.6, 0.58, 0.55, 0.5, 0.45, 0.42, 0.4, 0.4]
+    predicted = np.where(rng.random(500) < 0.4, labels, rng.integers(0, 10, 500))
+    codes = [f.code for f in diagnose(_curves(train, rose), 1e-3, predicted, labels, 10)]
+    assert "labels_without_signal" not in codes and "overfitting" in codes

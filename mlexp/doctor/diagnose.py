@@ -15,6 +15,8 @@ OVERFIT_AFTER = 3  # ... with the minimum at least this many epochs before the e
 SMOOTH = 3  # epochs averaged: a one-epoch dip on a small validation set is noise, not a trend
 CHANCE_MARGIN = 0.05  # at least this far above chance, or 2 binomial standard errors if the set is small
 COLLAPSE_SHARE = 0.9
+NO_SIGNAL_GAIN = 2  # training accuracy this many margins above the majority share (a gain validation would show) ...
+NO_SIGNAL_EPOCHS = 5  # ... stays at chance for at least this many epochs: labels without signal, not slow learning
 GAP_TRAIN = 0.97  # training accuracy from which the model has memorized its data ...
 GAP_MIN = 0.05  # ... and a train/validation gap this large (or 3 standard errors) over the last 3 epochs
 
@@ -75,8 +77,12 @@ def _not_learning(rows, predicted, labels, classes, cfg=None) -> list[Finding]:
     margin = max(CHANCE_MARGIN, 2 * _standard_error(chance, len(labels)))
     majority = float(np.bincount(labels, minlength=classes).max() / len(labels)) if len(labels) else chance
     trained = max((r.get("accuracy", 0.0) for r in rows), default=0.0)
+    if balanced > chance + margin or best > majority + margin:
+        return []
+    if trained > majority + NO_SIGNAL_GAIN * margin and len(rows) >= NO_SIGNAL_EPOCHS:
+        return [_no_signal(rows, best, balanced, chance, margin, majority, trained, len(labels))]
     # A small validation set cannot show learning (wide margin); the training accuracy still can.
-    if balanced > chance + margin or best > majority + margin or trained > majority + CHANCE_MARGIN:
+    if trained > majority + CHANCE_MARGIN:
         return []
     rate = (cfg.optimizer.learning_rate if cfg else 0.01) / 10
     fallback = f"optimizer.learning_rate={rate:g}, and look at the data (mlexp data)"
@@ -92,6 +98,22 @@ def _not_learning(rows, predicted, labels, classes, cfg=None) -> list[Finding]:
              "best_accuracy": trained, "epochs": len(rows)},
         )
     ]  # fmt: skip
+
+
+def _no_signal(rows, best, balanced, chance, margin, majority, trained, size) -> Finding:
+    """Training accuracy climbs while validation never leaves chance: memorized labels that carry nothing the
+    inputs predict (shuffled, or misaligned with the inputs). Overfitting, by contrast, first rises on validation."""
+    return Finding(
+        "labels_without_signal", "error",
+        f"validation accuracy never rose above chance (best {best:.3f}, balanced {balanced:.3f} against chance "
+        f"{chance:.3f}, +-{margin:.3f} for {size} samples) while training accuracy reached {trained:.3f} in "
+        f"{len(rows)} epochs: the model memorized labels that carry no signal it can use (shuffled labels, or "
+        "labels misaligned with the inputs?).",
+        "look at a few samples beside their labels with mlexp data and the same dataset overrides; check that "
+        "inputs and labels were shuffled or filtered together",
+        {"best_val_accuracy": best, "balanced_accuracy": balanced, "chance": chance, "majority_share": majority,
+         "best_accuracy": trained, "epochs": len(rows)},
+    )  # fmt: skip
 
 
 def _collapsed(rows, predicted, labels, classes, cfg=None) -> list[Finding]:
