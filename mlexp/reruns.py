@@ -103,7 +103,7 @@ def compare_runs(original: Path, new: Path) -> tuple[str, str | None]:
             break
     ma, mb = runs.RunDir(original).read_json(runs.METRICS), runs.RunDir(new).read_json(runs.METRICS)
     lines = [f"{'metric':<28}{'original':>14}{'rerun':>14}  match"]
-    for key in sorted(k for k in ma if k not in ("wall_seconds", "error")):
+    for key in sorted(k for k in ma if k not in ("wall_seconds", "fit_seconds", "error")):
         same = _same(ma.get(key), mb.get(key))
         lines.append(f"{key:<28}{_fmt(ma.get(key)):>14}{_fmt(mb.get(key)):>14}  {'yes' if same else 'NO'}")
         if not same and difference is None:

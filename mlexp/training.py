@@ -172,6 +172,7 @@ def _fit(cfg, run, start, resume, logger, backup, keras, splits, spread) -> dict
         callbacks.EpochBackup(run),
         stop,
     ]
+    fit_seconds = 0.0  # the epochs alone: a sweep's first job also pays the process's start-up (imports, devices)
     with data.named_file_errors(splits):
         try:
             for phase, end in phases(cfg):
@@ -180,6 +181,7 @@ def _fit(cfg, run, start, resume, logger, backup, keras, splits, spread) -> dict
                 if phase == "fine_tune" and backbone.frozen(model):
                     backbone.unfreeze(model, cfg, build_optimizer)
                 history.phase = phase
+                fit_start = time.perf_counter()
                 model.fit(
                     train_ds,
                     validation_data=val_ds,
@@ -190,6 +192,7 @@ def _fit(cfg, run, start, resume, logger, backup, keras, splits, spread) -> dict
                     shuffle=False,  # EpochOrder shuffles, as a function of (seed, epoch)
                     class_weight=weights,
                 )
+                fit_seconds += time.perf_counter() - fit_start
                 initial_epoch = int(history.rows[-1]["epoch"]) if history.rows else initial_epoch
                 if history.rows and not math.isfinite(history.rows[-1].get("loss", 0.0)):
                     break  # diverged (terminate_on_nan): no fine-tuning from there
@@ -210,6 +213,7 @@ def _fit(cfg, run, start, resume, logger, backup, keras, splits, spread) -> dict
     score = SCORE[spec.task]
     learning_curves(history.rows, run.file(runs.CURVES), f"{cfg.model.name} on {cfg.dataset.name}", score)
     metrics = summarize(history.rows, test, model.count_params(), time.perf_counter() - start)
+    metrics["fit_seconds"] = round(fit_seconds, 3)
     metrics["task"] = spec.task
     metrics["validation_source"] = splits.spec.validation_source
     metrics["samples"] = dict(splits.spec.sizes)

@@ -33,7 +33,11 @@ def test_multirun_writes_a_summary_with_exactly_the_varied_columns(mlexp, tmp_pa
         assert row["test_accuracy"] == pytest.approx(metrics["test_accuracy"])
         assert row["best_val_loss_epoch"] == metrics["best_val_loss_epoch"]
         assert row["status"] == "completed"
+        # The speed column times the epochs alone: the first job's process start-up stays out of it.
+        assert 0 < metrics["fit_seconds"] < metrics["wall_seconds"]
+        assert row["fit_seconds"] == pytest.approx(metrics["fit_seconds"])
     report = (folder / "comparison.md").read_text()
+    assert "| test_loss | epochs_run | fit_seconds | status | run |" in report
     best = summary.loc[summary["best_val_accuracy"].idxmax(), "model.activation"]
     assert f"| **best** | model.activation={best} | {best} |" in report
     assert "![curves_model.activation](plots/curves_model.activation.png)" in report

@@ -20,7 +20,7 @@ RUN_FILES = [
     "plots/learning_curves.png",
 ]
 METRIC_KEYS = {
-    "status", "epochs_run", "wall_seconds", "param_count", "test_loss", "test_accuracy",
+    "status", "epochs_run", "wall_seconds", "fit_seconds", "param_count", "test_loss", "test_accuracy",
     "final_loss", "final_accuracy", "final_val_loss", "final_val_accuracy",
     "best_val_loss", "best_val_loss_epoch", "best_val_accuracy", "best_val_accuracy_epoch", "validation_source",
     "samples", "task",

@@ -21,7 +21,8 @@ def metric_columns(score: str) -> list[str]:
     """summary.csv's metric columns for runs judged by `score` (accuracy, or mae for regression)."""
     return [
         "final_val_loss", f"final_val_{score}", "best_val_loss", "best_val_loss_epoch", f"best_val_{score}",
-        f"best_val_{score}_epoch", "test_loss", f"test_{score}", "epochs_run", "wall_seconds", "param_count", "status",
+        f"best_val_{score}_epoch", "test_loss", f"test_{score}", "epochs_run", "fit_seconds", "wall_seconds",
+        "param_count", "status",
     ]  # fmt: skip
 
 
@@ -190,7 +191,7 @@ def markdown(comparison: Comparison, figures: list[Path], out: Path) -> str:
         comparison.test_metric,
         "test_loss",
         "epochs_run",
-        "wall_seconds",
+        "fit_seconds",
         "status",
     ]
     best_index = table[comparison.objective].first_valid_index()

@@ -45,7 +45,7 @@ def _image(path: Path) -> str:
 def write(comparison, ranked, figures: list[Path], out: Path) -> Path:
     from mlexp.reporting.names import header
 
-    metric_columns = [comparison.objective, comparison.test_metric, "test_loss", "epochs_run", "wall_seconds"]
+    metric_columns = [comparison.objective, comparison.test_metric, "test_loss", "epochs_run", "fit_seconds"]
     columns = ["name", *comparison.varied, *metric_columns, "status"]
     head = "".join(f"<th>{escape(header(c))}</th>" for c in columns) + "<th>doctor</th><th>run</th>"
     best = ranked[comparison.objective].first_valid_index()
