@@ -22,7 +22,9 @@ mlexp check experiment=example                     # build the model, run the pr
 
 Run mlexp from this folder: its `conf/` adds to mlexp's configs (`model=small_cnn` sits beside
 `model=mlp`) and this folder is importable, so `_target_: {package}.models.small_cnn` is found.
-From elsewhere, add `-cd PATH/conf` and install the package (`pip install -e .`).
+From elsewhere, add `-cd PATH/conf` and install the package into mlexp's environment
+(`pip install -e .`; `pyproject.toml` also offers the components by name, through the
+`mlexp.components` entry points: `model._target_=small_cnn`).
 
 | file | what |
 | --- | --- |
@@ -37,6 +39,27 @@ From elsewhere, add `-cd PATH/conf` and install the package (`pip install -e .`)
 Every argument is checked against your function's signature before training: `model.filterz=8` is
 refused with exit 2 and "Did you mean 'filters'?". `manifest.json` records which file and git commit
 your code came from, and `mlexp rerun RUN_DIR` works from this folder.
+""",
+    "pyproject.toml": """\
+[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "{package}"
+version = "0.1.0"
+description = "An mlexp project: models, data and callbacks chosen from YAML by _target_."
+requires-python = ">=3.10"
+# mlexp itself (distribution mlexp-keras) is already installed where you run mlexp; add your own needs here.
+dependencies = []
+
+[project.entry-points."mlexp.components"]
+small_cnn = "{package}.models:small_cnn"
+squares = "{package}.data:squares"
+BestEpoch = "{package}.callbacks:BestEpoch"
+
+[tool.setuptools]
+packages = ["{package}"]
 """,
     "{package}/__init__.py": '"""{package}: code that mlexp runs by `_target_`."""\n',
     "{package}/models.py": '''\

@@ -1,4 +1,4 @@
-"""logger=mlflow (pip install "mlexp[mlflow]"): the flattened config as parameters, per-epoch metrics,
+"""logger=mlflow (pip install "mlexp-keras[mlflow]"): the flattened config as parameters, per-epoch metrics,
 and the run directory's model, figures and report as artifacts. The MLflow run is always closed:
 FINISHED, FAILED or KILLED."""
 
@@ -38,7 +38,7 @@ def tracker(cfg, run: runs.RunDir):
     try:
         import mlflow
     except ImportError:
-        raise MlexpError('logger=mlflow: MLflow is not installed; pip install "mlexp[mlflow]" or logger=none') from None
+        raise MlexpError('logger=mlflow: MLflow is not installed; pip install "mlexp-keras[mlflow]" or logger=none') from None
     from mlexp.tracking import hparams
 
     for name in ("alembic", "mlflow.store"):  # the database's creation and schema migrations, step by step

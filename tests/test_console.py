@@ -143,7 +143,7 @@ def test_slurm_preset_composes_for_the_submitit_launcher(tmp_path):
 
 
 def test_ray_launcher_runs_a_sweep_on_a_local_ray_cluster(tmp_path):
-    pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason='optional: pip install "mlexp[ray]"')
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason='optional: pip install "mlexp-keras[ray]"')
     local = _sweep_summary(tmp_path, "basic")
     ray = _sweep_summary(tmp_path, "ray", "hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2")
     assert list(ray["status"]) == ["completed", "completed"]

@@ -182,3 +182,22 @@ def test_the_project_resumes_after_sigterm(project):
     resumed = subprocess.run([MLEXP, "resume", "runs/cut"], cwd=project, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert pd.read_csv(project / "runs/cut/history.csv")["epoch"].tolist() == list(range(1, 31))
+
+
+def test_the_projects_readme_install_line_builds_with_its_entry_points(project, tmp_path):
+    """The README's `pip install -e .` needs a pyproject.toml: it builds, and offers the components by name."""
+    import sys
+    import zipfile
+
+    assert "(`pip install -e .`" in (project / "README.md").read_text()
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), "."],
+        cwd=project, check=True, capture_output=True,
+    )  # fmt: skip
+    [wheel] = tmp_path.glob("vision_lab-0.1.0-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        points = archive.read("vision_lab-0.1.0.dist-info/entry_points.txt").decode()
+    assert "vision_lab/models.py" in names
+    assert "[mlexp.components]\nBestEpoch = vision_lab.callbacks:BestEpoch\n" in points
+    assert "small_cnn = vision_lab.models:small_cnn" in points

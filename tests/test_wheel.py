@@ -35,7 +35,7 @@ def venv(tmp_path_factory) -> Path:
         shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     pip = [sys.executable, "-m", "pip"]
     run(*pip, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", root / "dist", source, cwd=root)
-    [wheel] = (root / "dist").glob("mlexp-*.whl")
+    [wheel] = (root / "dist").glob("mlexp_keras-*.whl")  # the distribution name: PyPI's "mlexp" is another project
     venv = root / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=root)
     run(*pip, "--python", venv / "bin/python", "install", "--no-deps", "-q", wheel, cwd=root)

@@ -1,4 +1,4 @@
-"""Any TensorFlow Datasets data set (pip install "mlexp[tfds]"), offline first.
+"""Any TensorFlow Datasets data set (pip install "mlexp-keras[tfds]"), offline first.
 
 `dataset.tfds_name` names it (`mnist`, `cifar10:3.0.2`, `beans`); a prepared copy in `data_dir` (or
 TFDS' default ~/tensorflow_datasets) is read without code or network; `download=true` lets TFDS
@@ -40,7 +40,7 @@ def load(cfg) -> Raw:
         import tensorflow_datasets as tfds
     except ImportError:
         raise DataError(
-            'dataset=tfds needs TensorFlow Datasets: pip install "mlexp[tfds]" (or tensorflow-datasets)'
+            'dataset=tfds needs TensorFlow Datasets: pip install "mlexp-keras[tfds]" (or tensorflow-datasets)'
         ) from None
     data_dir = str(Path(cfg.data_dir).expanduser()) if cfg.get("data_dir") else None
     builder = _builder(tfds, cfg.tfds_name, data_dir, cfg.download)
