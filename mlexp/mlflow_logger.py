@@ -38,7 +38,9 @@ def tracker(cfg, run: runs.RunDir):
     try:
         import mlflow
     except ImportError:
-        raise MlexpError('logger=mlflow: MLflow is not installed; pip install "mlexp-keras[mlflow]" or logger=none') from None
+        raise MlexpError(
+            'logger=mlflow: MLflow is not installed; pip install "mlexp-keras[mlflow]" or logger=none'
+        ) from None
     from mlexp.tracking import hparams
 
     for name in ("alembic", "mlflow.store"):  # the database's creation and schema migrations, step by step

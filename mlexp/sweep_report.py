@@ -22,6 +22,7 @@ class SweepReport(Callback):
 
     def on_multirun_end(self, config, **kwargs: Any) -> None:
         from mlexp.reporting.compare import REPORT, compare
+        from mlexp.reporting.html import REPORT as HTML
 
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
@@ -31,7 +32,9 @@ class SweepReport(Callback):
             return
         if self.verdict is not None:
             failed = [{"job": record.path.name, "reason": record.reason} for record in comparison.failed]
-            verdict = {"report": str(sweep_dir / REPORT), "jobs": len(comparison.records), "failed": failed}
+            verdict = {"report": str(sweep_dir / HTML), "jobs": len(comparison.records), "failed": failed}
             self.verdict.write_text(json.dumps(verdict), encoding="utf-8")
         counts = comparison.table["status"].value_counts().to_dict()
-        log.info("Sweep report: %s (%s)", sweep_dir / REPORT, ", ".join(f"{n} {s}" for s, n in counts.items()))
+        log.info(
+            "Sweep report: %s (and %s; %s)", sweep_dir / HTML, REPORT, ", ".join(f"{n} {s}" for s, n in counts.items())
+        )

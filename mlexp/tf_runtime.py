@@ -27,7 +27,9 @@ def use_backend(name: str) -> None:
     from mlexp.errors import ConfigError
 
     if name != "tensorflow" and importlib.util.find_spec(EXTRAS[name]) is None:
-        raise ConfigError("trainer.backend", name, f'a backend whose package is installed: pip install "mlexp-keras[{name}]"')
+        raise ConfigError(
+            "trainer.backend", name, f'a backend whose package is installed: pip install "mlexp-keras[{name}]"'
+        )
     if "keras" in sys.modules:
         current = sys.modules["keras"].backend.backend()
         if current != name:

@@ -91,6 +91,11 @@ def test_optimizer_sweep_reads_at_a_glance(mlexp, tmp_path):
     assert all(src.startswith("data:image/png;base64,") for src in page.images)
     assert all(base64.b64decode(src.split(",", 1)[1])[:4] == b"\x89PNG" for src in page.images)
     assert "0/resolved_config.yaml" in page.links and not any(link.startswith("http") for link in page.links)
+    html = (sweep / "report.html").read_text()
+    assert "<title>2 runs: optimizer.name</title>" in html and "<h1>2 runs: optimizer.name</h1>" in html
+    assert "<code>mlexp train -m " in html and "optimizer=adam,sgd" in html
+    assert "Every run: dataset.name synthetic, model.name mlp, trainer.epochs 2, seed 0." in html
+    assert "Sweep report: outputs/sweep/report.html (and comparison.md; 2 completed)\n" in result.out
 
 
 def test_the_doctors_findings_per_run_are_one_figure(tmp_path):

@@ -61,7 +61,7 @@ def test_failing_job_is_isolated_reported_and_makes_the_exit_code_non_zero(mlexp
         in (folder / "comparison.md").read_text()
     )
     relative = folder.relative_to(tmp_path)
-    assert result.err.endswith(f"mlexp train: 1 of 3 sweep jobs failed; report: {relative}/comparison.md\n")
+    assert result.err.endswith(f"mlexp train: 1 of 3 sweep jobs failed; report: {relative}/report.html\n")
     assert "mlexp train: job 1 failed: ConfigError: Config error at model.dropout: got 1.5;" in result.err
 
 

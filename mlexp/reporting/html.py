@@ -63,9 +63,10 @@ def write(comparison, ranked, figures: list[Path], out: Path) -> Path:
         run = f'<a href="{link}">{escape(Path(row["run"]).name)}</a> (<a href="{link}/{runs.CONFIG}">config</a>)'
         rows.append(f"<tr{' class=best' if index == best else ''}>{cells}<td>{doctor}</td><td>{run}</td></tr>")
     order = "lower" if lower_is_better(comparison.objective) else "higher"
+    title = f"{len(ranked)} runs: " + (", ".join(comparison.varied) or "one config")
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8"><title>mlexp comparison</title>',
-        f"<style>{STYLE}</style></head><body>", "<h1>Comparison</h1>",
+        "<!DOCTYPE html>", f'<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>',
+        f"<style>{STYLE}</style></head><body>", f"<h1>{escape(title)}</h1>", _context(comparison, out),
         f"<p>{len(ranked)} runs, sorted by {escape(comparison.objective)} ({order} is better); the best is "
         "highlighted. Click a column to sort.</p>",
         f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>',
@@ -82,6 +83,36 @@ def write(comparison, ranked, figures: list[Path], out: Path) -> Path:
     path = out / REPORT
     runs.write_text(path, "\n".join(parts) + "\n")
     return path
+
+
+SHARED = ("dataset.name", "model.name", "optimizer.name", "optimizer.learning_rate", "trainer.epochs", "seed")
+
+
+def _context(comparison, out: Path) -> str:
+    """The command that made the sweep (its multirun.yaml), the date, and the settings every run shares."""
+    import time
+
+    import yaml
+
+    lines = [f"Written {time.strftime('%Y-%m-%d %H:%M')}."]
+    try:
+        saved = yaml.safe_load((out / "multirun.yaml").read_text(encoding="utf-8"))
+        words = [str(w) for w in saved["hydra"]["overrides"]["task"]]
+        lines.insert(0, f"<code>mlexp train -m {escape(' '.join(words))}</code>")
+    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        pass  # a comparison of single runs has no sweep command
+    configs = [r.config for r in comparison.records if r.config]
+    shared = [
+        f"{key} {escape(text(configs[0][key]))}"
+        for key in SHARED
+        if configs
+        and key not in comparison.varied
+        and len({str(c.get(key)) for c in configs}) == 1
+        and key in configs[0]
+    ]
+    if shared:
+        lines.append("Every run: " + ", ".join(shared) + ".")
+    return "<p>" + " ".join(lines) + "</p>"
 
 
 def _link(run: str, out: Path) -> str:
