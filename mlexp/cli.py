@@ -288,7 +288,8 @@ Config-driven Keras experiments.
 verbs:
 {verbs}
 
-Run `mlexp VERB --help` for a verb's options. `make run` trains the default config.
+Run `mlexp VERB --help` for a verb's options. Start with `mlexp train` (digits, an MLP, adam: a minute on a laptop)
+or `mlexp init my_project` for a project of your own.
 """
 
 

@@ -101,7 +101,7 @@ def compare_runs(original: Path, new: Path) -> tuple[str, str | None]:
                 break
         if difference:
             break
-    ma, mb = runs.RunDir(original).read_json(runs.METRICS), runs.RunDir(new).read_json(runs.METRICS)
+    ma, mb = (_flat(runs.RunDir(path).read_json(runs.METRICS)) for path in (original, new))
     lines = [f"{'metric':<28}{'original':>14}{'rerun':>14}  match"]
     for key in sorted(k for k in ma if k not in ("wall_seconds", "fit_seconds", "error")):
         same = _same(ma.get(key), mb.get(key))
@@ -110,6 +110,17 @@ def compare_runs(original: Path, new: Path) -> tuple[str, str | None]:
             difference = f"{key}: {ma.get(key)!r} vs {mb.get(key)!r}"
     lines.append(f"{'history.csv':<28}{len(a):>11} ep{len(b):>11} ep  {'yes' if difference is None else 'NO'}")
     return "\n".join(lines), difference
+
+
+def _flat(metrics: dict) -> dict:
+    """Nested metrics (samples, distribution) as one row per value, so that the table's columns line up."""
+    out = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            out.update({f"{key}.{inner}": v for inner, v in value.items()})
+        else:
+            out[key] = value
+    return out
 
 
 def _same(x, y) -> bool:

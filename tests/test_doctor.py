@@ -282,3 +282,15 @@ def test_labels_without_signal_are_told_apart_from_overfitting():
     predicted = np.where(rng.random(500) < 0.4, labels, rng.integers(0, 10, 500))
     codes = [f.code for f in diagnose(_curves(train, rose), 1e-3, predicted, labels, 10)]
     assert "labels_without_signal" not in codes and "overfitting" in codes
+
+
+def test_a_hint_puts_only_what_can_be_typed_in_code_spans():
+    from mlexp.doctor.diagnose import code_spans
+
+    assert code_spans("trainer.epochs=4, or more units (model.hidden_units)") == (
+        "`trainer.epochs=4`, or more units (`model.hidden_units`)"
+    )
+    assert code_spans("optimizer.learning_rate=0.01 optimizer.momentum=0.9") == (
+        "`optimizer.learning_rate=0.01 optimizer.momentum=0.9`"  # one span: copied whole
+    )
+    assert code_spans("store the labels as 0..9 (y - 1)") == "store the labels as 0..9 (y - 1)"

@@ -6,6 +6,7 @@ import base64
 import warnings
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -168,3 +169,15 @@ def test_report_html_in_a_real_headless_browser(mlexp, tmp_path):
         assert names() == sorted(names(), reverse=True)
     finally:
         browser.quit()
+
+
+def test_one_finding_is_a_small_strip_not_a_large_block(tmp_path):
+    from PIL import Image
+
+    from mlexp.reporting.plots import _doctor_grid
+
+    records = [RunRecord(tmp_path / str(i), {}, findings=[{"code": "plateau", "severity": "warning"}]) for i in (0, 1)]
+    comparison = SimpleNamespace(records=records, table=pd.DataFrame({"name": ["a", "b"]}))
+    assert _doctor_grid(comparison, tmp_path / "doctor.png")
+    width, height = Image.open(tmp_path / "doctor.png").size
+    assert width <= 420 and height <= 220, (width, height)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -290,4 +291,15 @@ def markdown(findings: list[Finding], metrics: dict, checks: list[Finding] = ())
 
 
 def _item(finding: Finding) -> list[str]:
-    return [f"- **{finding.severity}** `{finding.code}`: {finding.message}", f"  Try: `{finding.suggestion}`"]
+    return [f"- **{finding.severity}** `{finding.code}`: {finding.message}", f"  Try: {code_spans(finding.suggestion)}"]
+
+
+# Overrides (a run of key=value words stays one span, to copy whole) and config keys named in prose.
+_COPYABLE = re.compile(
+    r"[+~]?[A-Za-z_][\w./]*=[^\s,;()]+(?: [+~]?[A-Za-z_][\w./]*=[^\s,;()]+)*|\b[a-z_]+(?:\.[a-z_]+)+\b"
+)
+
+
+def code_spans(suggestion: str) -> str:
+    """Markdown for a suggestion: what can be typed in code spans, the prose around them as prose."""
+    return _COPYABLE.sub(lambda m: f"`{m.group(0)}`", suggestion)

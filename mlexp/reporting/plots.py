@@ -72,8 +72,8 @@ def _doctor_grid(comparison, path: Path) -> bool:
         return False
     level = {"info": 1, "warning": 2, "error": 3}
     grid = np.array([[level.get(run.get(code), 0) for code in codes] for run in found])
-    fig, ax = plt.subplots(figsize=(max(5, 1.1 * len(codes) + 3), max(2.5, 0.4 * len(found) + 1.5)),
-                           layout="constrained")  # fmt: skip
+    # Cells of a fixed size (about 0.9 x 0.35 inch): one finding is a small strip, not a large block.
+    fig, ax = plt.subplots(figsize=(3.2 + 0.9 * len(codes), 1.4 + 0.35 * len(found)), layout="constrained")
     colours = matplotlib.colors.ListedColormap(["#FFFFFF", "#56B4E9", "#E69F00", "#D55E00"])
     ax.imshow(grid, cmap=colours, vmin=0, vmax=3, aspect="auto")
     ax.set_xticks(range(len(codes)), codes, rotation=30, ha="right", fontsize=8)
