@@ -39,7 +39,7 @@ def train(
     backup = backups.choose(run, from_epoch) if resume else None  # a damaged one is refused before any write
     if resume and run.file(runs.CONFIG).is_file():
         run.clear_tmp()
-        run.update_manifest(status="running", resumed=manifest.now(), ended=None)
+        run.update_manifest(status="running", resumed=manifest.now(), ended=None, interruptions=_interruptions(run))
     else:
         if not resume:
             run.claim()
@@ -73,8 +73,24 @@ def train(
         raise RunFailed(
             f"training failed: {type(exc).__name__}: {first_line(exc)} (traceback in {run.file(runs.ERROR)})"
         ) from exc
+    if resume:  # finished now: the stop is history (the manifest's interruptions), not a failure to show
+        for leftover in (runs.ERROR, "checkpoints/interrupted.keras"):
+            run.file(leftover).unlink(missing_ok=True)
     run.update_manifest(status=metrics["status"])
     return metrics
+
+
+def _interruptions(run: runs.RunDir) -> list[dict]:
+    """The manifest's record of earlier stops, with the one being resumed from (its status and reason)."""
+    try:
+        earlier = run.read_json(runs.MANIFEST).get("interruptions", [])
+        stopped = run.read_json(runs.METRICS) if run.file(runs.METRICS).is_file() else {}
+    except MlexpError:
+        return []
+    if stopped.get("status") in ("interrupted", "failed"):
+        reason = first_line(Exception(stopped.get("error", ""))) if stopped.get("error") else stopped["status"]
+        earlier = [*earlier, {"status": stopped["status"], "reason": reason, "epochs_done": len(run.read_history())}]
+    return earlier
 
 
 def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) -> dict[str, Any]:

@@ -120,7 +120,13 @@ def test_sigterm_stops_after_the_batch_and_resume_matches_an_uninterrupted_run(m
     pd.testing.assert_frame_equal(pd.read_csv(cut / "history.csv"), pd.read_csv(full / "history.csv"))
     expected = {k: v for k, v in read_metrics(full).items() if k not in ("wall_seconds", "fit_seconds")}
     assert {k: v for k, v in read_metrics(cut).items() if k not in ("wall_seconds", "fit_seconds")} == expected
-    assert json.loads((cut / "manifest.json").read_text())["status"] == "completed"
+    manifest = json.loads((cut / "manifest.json").read_text())
+    assert manifest["status"] == "completed"
+    # A finished run looks like one that never failed; the stop stays in the manifest's history.
+    assert not (cut / "error.txt").exists() and not (cut / "checkpoints/interrupted.keras").exists()
+    assert manifest["interruptions"] == [
+        {"status": "interrupted", "reason": "StopRequested: SIGTERM", "epochs_done": 2}
+    ]
     again = mlexp("resume", str(cut))
     assert (again.code, again.out.strip()) == (0, f"{cut} already completed; nothing to resume.")
 
