@@ -40,6 +40,10 @@ def use_backend(name: str) -> None:
             )  # fmt: skip
         return
     os.environ["KERAS_BACKEND"] = name
+    if name == "jax":  # JAX logs its failed TPU probe (no libtpu.so) as a warning on every CPU or GPU machine
+        import logging
+
+        logging.getLogger("jax._src.xla_bridge").setLevel(logging.ERROR)
 
 
 def import_keras(backend: str | None = None):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -148,3 +149,26 @@ def test_ray_launcher_runs_a_sweep_on_a_local_ray_cluster(tmp_path):
     ray = _sweep_summary(tmp_path, "ray", "hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2")
     assert list(ray["status"]) == ["completed", "completed"]
     pd.testing.assert_series_equal(ray["final_val_loss"], local["final_val_loss"], rtol=1e-6)
+
+
+NOISE = ("oneDNN custom operations", "absl::InitializeLog", "cpu_feature_guard", "libtpu", "backend 'tpu'")
+
+
+def test_every_verb_keeps_tensorflow_and_jax_start_up_lines_off_the_terminal(tmp_path):
+    from formats import write_image_folder
+
+    folder = write_image_folder(tmp_path / "images")
+    image = ["dataset=image_folder", f"dataset.path={folder}", "dataset.image_size=[8,8]", "trainer.verbose=0"]
+    commands = [
+        ["data", *image[:3], "--out", "view"],
+        ["train", *image, "trainer.epochs=1", "hydra.run.dir=run"],
+        ["predict", "run", str(next(folder.rglob("*.png")))],
+        ["check", *TINY],
+    ]
+    if importlib.util.find_spec("jax") is not None:
+        commands.append(["train", *TINY, "trainer.backend=jax", "hydra.run.dir=jax_run"])
+    for command in commands:
+        proc = mlexp(tmp_path, *command)
+        assert proc.returncode == 0, (command, proc.stderr)
+        noisy = [line for line in (proc.stdout + proc.stderr).splitlines() if any(n in line for n in NOISE)]
+        assert noisy == [], command
