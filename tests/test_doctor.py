@@ -294,3 +294,16 @@ def test_a_hint_puts_only_what_can_be_typed_in_code_spans():
         "`optimizer.learning_rate=0.01 optimizer.momentum=0.9`"  # one span: copied whole
     )
     assert code_spans("store the labels as 0..9 (y - 1)") == "store the labels as 0..9 (y - 1)"
+
+
+def test_a_regressions_findings_speak_of_its_own_metric():
+    """An overfitting regression: the gap is in MAE (lower is better), never a 0.000 accuracy gap."""
+    rows = [
+        {"epoch": i + 1, "loss": 1.0 / (i + 1), "mae": 0.8 / (i + 1), "val_loss": 0.5 + abs(i - 3) * 0.15,
+         "val_mae": 0.5 + abs(i - 3) * 0.1}
+        for i in range(12)
+    ]  # fmt: skip
+    [finding] = diagnose(rows, 1e-3, np.array([]), np.array([0.0] * 50), 1, classifies=False)
+    assert finding.code == "overfitting"
+    assert "accuracy" not in finding.message
+    assert finding.message.endswith("; the train/validation mae gap grew from 0.440 to 1.233.")

@@ -137,6 +137,19 @@ def _collapsed(rows, predicted, labels, classes, cfg=None) -> list[Finding]:
     ]  # fmt: skip
 
 
+def _score(rows) -> str | None:
+    """The task's own metric in the history: accuracy for classifiers, mae for regressions (None: neither)."""
+    return next((key for key in ("accuracy", "mae") if key in rows[-1] and f"val_{key}" in rows[-1]), None)
+
+
+def _gap(row: dict, score: str | None) -> float:
+    """How much better training scores than validation, in the score's own units (mae: lower is better)."""
+    if score is None:
+        return 0.0
+    difference = row.get(score, 0) - row.get(f"val_{score}", 0)
+    return -difference if tasks.lower_is_better(score) else difference
+
+
 def _smoothed(values: list[float]) -> np.ndarray:
     """A trailing mean over SMOOTH epochs (fewer at the start)."""
     out = np.array(values, dtype=float)
@@ -151,7 +164,8 @@ def _overfitting(rows, lr, cfg=None, size=0) -> list[Finding]:
     best = int(np.nanargmin(val))
     if best > len(val) - 1 - OVERFIT_AFTER or val[-1] < val[best] * (1 + OVERFIT_RISE):
         return []
-    gap = lambda i: rows[i].get("accuracy", 0) - rows[i].get("val_accuracy", 0)  # noqa: E731
+    score = _score(rows)
+    gap = lambda i: _gap(rows[i], score)  # noqa: E731
     if "val_accuracy" in rows[-1]:  # a loss that creeps up while accuracy holds is confidence, not overfitting
         accuracy = [r["val_accuracy"] for r in rows]
         drop = max(accuracy) - accuracy[-1]
@@ -162,9 +176,9 @@ def _overfitting(rows, lr, cfg=None, size=0) -> list[Finding]:
         Finding(
             "overfitting", "warning",
             f"validation loss (averaged over {SMOOTH} epochs) bottomed out at epoch {epoch} ({val[best]:.4f}) and "
-            f"rose to {val[-1]:.4f} ({val[-1] / val[best] - 1:.0%}) by epoch {rows[-1]['epoch']}; the "
-            "train/validation accuracy gap grew "
-            f"from {gap(best):.3f} to {gap(len(rows) - 1):.3f}.",
+            f"rose to {val[-1]:.4f} ({val[-1] / val[best] - 1:.0%}) by epoch {rows[-1]['epoch']}"
+            + (f"; the train/validation {score} gap grew from {gap(best):.3f} to {gap(len(rows) - 1):.3f}."
+               if score else "."),
             f"callbacks.early_stopping.enabled=true (or trainer.epochs={epoch}), model.dropout=0.3, regularizer=l2",
             {"best_epoch": epoch, "best_val_loss": float(val[best]), "final_val_loss": float(val[-1]),
              "gap_at_best": gap(best), "final_gap": gap(len(rows) - 1)},
@@ -238,8 +252,8 @@ def _plateau(rows, lr, cfg=None, size=0) -> list[Finding]:
     return [
         Finding(
             "plateau", "warning",
-            f"the training loss changed by {change:.2%} over the last 5 epochs at training accuracy "
-            f"{rows[-1].get('accuracy', 0):.3f}{lowered}.",
+            f"the training loss changed by {change:.2%} over the last 5 epochs"
+            + (f" at training {_score(rows)} {rows[-1][_score(rows)]:.3f}" if _score(rows) else "") + f"{lowered}.",
             suggestion, evidence,
         )
     ]  # fmt: skip
