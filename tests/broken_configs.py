@@ -91,7 +91,16 @@ def digits_npz(path: Path) -> Path:
     return _save(path, x[:1400], y[:1400], x[1400:], y[1400:])
 
 
-DATA = {f.__name__: f for f in (sixteen_bit, val_scaled_apart, test_in_train, val_is_test, sorted_labels, imbalanced,
+def breast_cancer_table(path: Path) -> Path:
+    """scikit-learn's breast cancer table as a CSV: columns that reach 10+ after standardizing (no pixels)."""
+    from sklearn.datasets import load_breast_cancer
+
+    frame = load_breast_cancer(as_frame=True).frame
+    frame.to_csv(path.with_suffix(".csv"), index=False)
+    return path.with_suffix(".csv")
+
+
+DATA = {f.__name__: f for f in (breast_cancer_table, sixteen_bit, val_scaled_apart, test_in_train, val_is_test, sorted_labels, imbalanced,
                                 one_based, shuffled_labels, digits_npz)}  # fmt: skip
 
 BROKEN = [
@@ -150,4 +159,5 @@ HEALTHY = [
     ["model.dropout=0.2", "regularizer=l2", "regularizer.l2=0.0001"],
     ["dataset=npz", "dataset.path={data:imbalanced}", "trainer.class_weight=balanced"],
     ["dataset=npz", "dataset.path={data:digits_npz}", "trainer.epochs=30"],
+    ["dataset=csv", "dataset.path={data:breast_cancer_table}", "dataset.target=target"],
 ]

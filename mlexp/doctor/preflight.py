@@ -58,6 +58,10 @@ def _finite(cfg, splits) -> list[Finding]:
 
 
 def _scaled(cfg, splits) -> list[Finding]:
+    """Raw pixels (0..255) fed as they are. Images only: a table's columns reach 10 after standardizing (an
+    outlier 10 deviations out) or hold counts and amounts on purpose, and dataset.scale=unit would be wrong."""
+    if len(splits.spec.input_shape) < 2:  # rows of features (tables, multi-hot texts), not height x width
+        return []
     peak = float(np.max(splits.inputs("x_train", limit=SAMPLE)))
     if peak <= 10.0 or cfg.dataset.scale != "none":
         return []
