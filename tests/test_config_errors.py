@@ -126,6 +126,13 @@ CASES = [
         "dataset, logger, model, optimizer, regularizer, seed, trainer. Did you mean 'seed'?",
     ),
     (
+        "model.activation=softmax",
+        "Config error at model.activation: got 'softmax'; expected a Keras activation: celu, elu, exponential, gelu, "
+        "hard_sigmoid, hard_silu, hard_swish, leaky_relu, linear, log_sigmoid, mish, relu, relu6, selu, sigmoid, "
+        "silu, softplus, softsign, swish, tanh (softmax is not among them: it belongs to the output layer, which "
+        "mlexp adds for the data's classes: softmax for 3+ classes, sigmoid for 2).",
+    ),
+    (
         "~model.hidden_units",
         "Config error at model.hidden_units: got null; expected a value (model 'mlp' needs it).",
     ),

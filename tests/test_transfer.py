@@ -163,9 +163,20 @@ def test_check_prints_the_backbone_and_its_frozen_and_trainable_counts(mlexp, fo
 def test_an_input_size_below_the_architectures_minimum_is_a_config_error(mlexp, folder):
     result = mlexp("train", *folder, *SMALL, "model.input_size=24")
     assert (result.code, result.err) == (
-        2, "mlexp train: Config error at model.input_size: got 24; expected null or an integer >= 32 (MobileNetV2's "
-        "smallest input; its ImageNet weights were trained at 224).\n",
+        2, "mlexp train: Config error at model.input_size: got 24; expected null, an integer or [height, width] each "
+        ">= 32 (MobileNetV2's smallest input; its ImageNet weights were trained at 224).\n",
     )  # fmt: skip
+
+
+def test_an_input_size_may_be_height_and_width_as_in_keras():
+    from mlexp.data import DatasetSpec
+    from mlexp.hydra_app import compose_validated
+    from mlexp.models import build
+
+    cfg = compose_validated([*SMALL, "model.weights=null", "model.input_size=[40,56]"])
+    spec = DatasetSpec("x", (28, 28, 1), 10, [str(i) for i in range(10)], preprocessing={"scale": "unit"})
+    model = build(cfg, spec)
+    assert tuple(model.get_layer("resize").output.shape[1:3]) == (40, 56)
 
 
 @pytest.mark.parametrize(

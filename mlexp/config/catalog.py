@@ -50,8 +50,11 @@ SOURCE = {
 }
 OWN_TEST_SPLIT = {"test_split": FRACTION_OPEN}
 TASK = {"task": choice(("auto", *TASKS))}  # auto: inferred from the labels
+HEAD_SOFTMAX = (
+    "it belongs to the output layer, which mlexp adds for the data's classes: softmax for 3+ classes, sigmoid for 2"
+)
 UNITS = {
-    "activation": choice(ACTIVATIONS, "a Keras activation:"),
+    "activation": choice(ACTIVATIONS, "a Keras activation:", {"softmax": HEAD_SOFTMAX}),
     "kernel_initializer": choice(INITIALIZERS, "a Keras initializer:"),
     "bias_initializer": choice(INITIALIZERS, "a Keras initializer:"),
     "batch_norm": boolean(),

@@ -25,8 +25,12 @@ class Choice(Rule):
     """A name from a fixed list; a miss suggests the closest name."""
 
     options: tuple = ()
+    reasons: tuple = ()  # (value, why it is left out) for values a user may expect among the options
 
     def check(self, key: str, value: Any) -> None:
+        why = dict(self.reasons).get(value) if isinstance(value, str) else None
+        if why is not None:
+            raise ConfigError(key, value, f"{self.expected} ({value} is not among them: {why})")
         if value not in self.options:
             hint = closest(value, [str(o) for o in self.options]) if isinstance(value, str) else None
             raise ConfigError(key, value, self.expected, hint)
@@ -66,10 +70,11 @@ def boolean() -> Rule:
     return Rule("true or false", lambda v: isinstance(v, bool))
 
 
-def choice(options: Iterable, what: str = "one of") -> Choice:
+def choice(options: Iterable, what: str = "one of", reasons: dict[str, str] | None = None) -> Choice:
+    """One of `options`; `reasons` says why a value people try is not one of them."""
     options = tuple(options)
     names = ", ".join(str(o) for o in options)
-    return Choice(f"{what} {names}", lambda v: v in options, options)
+    return Choice(f"{what} {names}", lambda v: v in options, options, tuple((reasons or {}).items()))
 
 
 def optional(rule: Rule) -> Rule:
@@ -93,6 +98,15 @@ def int_tuple(length: int, lo: int = 1) -> Rule:
         return isinstance(v, list) and len(v) == length and all(integer(lo).test(x) for x in v)
 
     return Rule(f"a list of {length} integers >= {lo}", test)
+
+
+def size_2d(lo: int = 1) -> Rule:
+    """An image size as Keras takes it: one integer (a square) or [height, width]."""
+
+    def test(v):
+        return integer(lo).test(v) or (isinstance(v, list) and len(v) == 2 and all(integer(lo).test(x) for x in v))
+
+    return Rule(f"an integer >= {lo}, or [height, width]", test)
 
 
 def string() -> Rule:

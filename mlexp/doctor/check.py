@@ -22,7 +22,8 @@ def backbone_lines(cfg, model, spec) -> str:
     why = f" (the backbone, for fine_tune.freeze_epochs={cfg.model.fine_tune.freeze_epochs})" if backbone.frozen(
         model) else ""  # fmt: skip
     return (
-        f"Backbone:     {cfg.model.arch} (weights {cfg.model.weights or 'null'}), input {size}x{size} from {shape}\n"
+        f"Backbone:     {cfg.model.arch} (weights {cfg.model.weights or 'null'}), "
+        f"input {size[0]}x{size[1]} from {shape}\n"
         f"              preprocessing: {preprocessing}\n"
         f"Parameters:   frozen {frozen:,}{why}, trainable {trainable:,}\n"
     )

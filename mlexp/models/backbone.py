@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlexp.config.catalog import DROPOUT, HEAD, POSITIVE, UNITS
-from mlexp.config.rules import Rule, boolean, choice, int_list, integer, mapping, optional, string
+from mlexp.config.rules import Rule, boolean, choice, int_list, integer, mapping, optional, size_2d, string
 from mlexp.errors import ConfigError, MlexpError, first_line
 from mlexp.registry import MODELS
 
@@ -73,7 +73,7 @@ RULES = {
     "arch": choice(tuple(ARCHS), "a keras.applications network:"),
     "weights": optional(string()),
     "download": boolean(),
-    "input_size": optional(integer(1)),
+    "input_size": optional(size_2d()),  # 96, or [height, width] as Keras' input_shape takes it
     "preprocess": boolean(),
     "pooling": choice(("avg", "max")),
     "arch_args": Rule("null or a mapping of constructor arguments", lambda v: v is None or isinstance(v, dict)),
@@ -87,11 +87,12 @@ RULES = {
 
 def check(model: dict) -> None:
     arch = ARCHS[model["arch"]]
-    if model.get("input_size") is not None and model["input_size"] < arch.minimum:
+    size = model.get("input_size")
+    if size is not None and min(size if isinstance(size, list) else [size]) < arch.minimum:
         raise ConfigError(
-            "model.input_size", model["input_size"],
-            f"null or an integer >= {arch.minimum} ({model['arch']}'s smallest input; its ImageNet weights "
-            f"were trained at {arch.size})",
+            "model.input_size", size,
+            f"null, an integer or [height, width] each >= {arch.minimum} ({model['arch']}'s smallest input; its "
+            f"ImageNet weights were trained at {arch.size})",
         )  # fmt: skip
 
 
@@ -99,8 +100,10 @@ class WeightsNotFound(MlexpError):
     exit_code = 2
 
 
-def input_size(cfg_model) -> int:
-    return int(cfg_model.input_size or ARCHS[cfg_model.arch].size)
+def input_size(cfg_model) -> tuple[int, int]:
+    """(height, width) the backbone sees: model.input_size (one number: a square), else the arch's own."""
+    size = cfg_model.input_size or ARCHS[cfg_model.arch].size
+    return (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
 
 def pixel_rescaling(stats: dict) -> tuple[float, float]:
@@ -129,8 +132,8 @@ def body(inputs, cfg, kernel_regularizer, spec=None):
                 "preprocessing, so nothing is scaled twice", (spec.preprocessing if spec else {}).get("scale"),
                 scale, offset, cfg.arch,
             )  # fmt: skip
-    if tuple(inputs.shape[1:3]) != (size, size):
-        x = keras.layers.Resizing(size, size, name="resize")(x)
+    if tuple(inputs.shape[1:3]) != size:
+        x = keras.layers.Resizing(*size, name="resize")(x)
     if inputs.shape[-1] == 1:
         x = keras.layers.Concatenate(name="grey_to_rgb")([x, x, x])
     if cfg.preprocess:
@@ -145,12 +148,12 @@ def body(inputs, cfg, kernel_regularizer, spec=None):
     return x
 
 
-def build_network(cfg, size: int):
+def build_network(cfg, size: tuple[int, int]):
     """The keras.applications network without its top, with the configured weights, frozen if asked."""
     import keras
 
     constructor = getattr(keras.applications, cfg.arch)
-    args = {"include_top": False, "input_shape": (size, size, 3), "pooling": cfg.pooling, **(cfg.arch_args or {})}
+    args = {"include_top": False, "input_shape": (*size, 3), "pooling": cfg.pooling, **(cfg.arch_args or {})}
     weights = cfg.weights
     explicit = weights not in (None, "imagenet")
     if explicit and not Path(str(weights)).expanduser().is_file():
@@ -170,7 +173,7 @@ def build_network(cfg, size: int):
     network.name = LAYER
     network.trainable = not cfg.fine_tune.freeze_epochs
     _keep_batch_norm_frozen(network)
-    log.info("Backbone %s (weights %s), input %dx%d, %s", cfg.arch, weights, size, size,
+    log.info("Backbone %s (weights %s), input %dx%d, %s", cfg.arch, weights, *size,
              "frozen for the first epochs" if cfg.fine_tune.freeze_epochs else "trainable")  # fmt: skip
     return network
 
