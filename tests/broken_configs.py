@@ -100,8 +100,8 @@ def breast_cancer_table(path: Path) -> Path:
     return path.with_suffix(".csv")
 
 
-DATA = {f.__name__: f for f in (breast_cancer_table, sixteen_bit, val_scaled_apart, test_in_train, val_is_test, sorted_labels, imbalanced,
-                                one_based, shuffled_labels, digits_npz)}  # fmt: skip
+DATA = {f.__name__: f for f in (breast_cancer_table, sixteen_bit, val_scaled_apart, test_in_train, val_is_test,
+                                sorted_labels, imbalanced, one_based, shuffled_labels, digits_npz)}  # fmt: skip
 
 BROKEN = [
     (["model.kernel_initializer=zeros", "model.bias_initializer=zeros"], "constant_initializer", "warning",
