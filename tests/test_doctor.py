@@ -307,3 +307,76 @@ def test_a_regressions_findings_speak_of_its_own_metric():
     assert finding.code == "overfitting"
     assert "accuracy" not in finding.message
     assert finding.message.endswith("; the train/validation mae gap grew from 0.440 to 1.233.")
+
+
+KINDS = {
+    "mlp": ["model.dropout=0.6", "regularizer=l2", "regularizer.l2=0.5"],
+    "cnn": ["model=cnn", "augmentation=flip_shift"],
+    "sequential": ["model=sequential", "model.layers=[{layer: Flatten}, {layer: Dense, units: 8}]"],
+    "backbone": ["model=backbone", "model.arch=MobileNetV2", "model.input_size=32", "model.weights=null"],
+}
+
+
+def _story_rows() -> dict[str, list[dict]]:
+    """History shapes that make each of the doctor's rules speak."""
+    n = 12
+    flat = [{"epoch": i + 1, "loss": 2.3, "accuracy": 0.1, "val_loss": 2.3, "val_accuracy": 0.1} for i in range(n)]
+    return {
+        "diverged": [{**flat[0], "loss": float("nan")}],
+        "not learning": flat,
+        "no signal": _curves(list(np.linspace(0.1, 0.9, n)), [0.1] * n),
+        "overfitting": _curves(list(np.linspace(0.3, 0.99, n)), [0.3, 0.5, 0.6, 0.62, 0.6, 0.55, *[0.5] * 6]),
+        "oscillating": [
+            {**r, "loss": 1.0 + 0.3 * (i % 2), "accuracy": 0.6, "val_accuracy": 0.6} for i, r in enumerate(flat)
+        ],  # fmt: skip
+        "underfitting": [
+            {**r, "loss": 2.0 - 0.05 * i, "accuracy": 0.4, "val_accuracy": 0.6} for i, r in enumerate(flat)
+        ],  # fmt: skip
+        "plateau": [
+            {**r, "loss": 1.0, "accuracy": 0.5, "val_accuracy": 0.5, "learning_rate": 1e-3 / (i + 1)}
+            for i, r in enumerate(flat)
+        ],  # fmt: skip
+    }
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_advice_composes_onto_the_runs_own_model_kind(kind):
+    """A suggested override that the run's config refuses cannot be followed: each one must compose and validate."""
+    from mlexp.doctor import advice
+    from mlexp.doctor.preflight import _transfer
+    from mlexp.hydra_app import compose_validated
+
+    cfg = compose_validated(KINDS[kind])
+    labels = np.arange(200) % 10
+    findings = []
+    for rows in _story_rows().values():
+        for predicted in (labels, np.zeros(200, int)):  # learning, and collapsed onto one class
+            findings += diagnose(rows, cfg.optimizer.learning_rate, predicted, labels, 10, cfg=cfg)
+    findings += _transfer(cfg, None)
+    assert len({f.code for f in findings}) >= 6
+    overrides = {
+        o for f in advice.with_followable_advice(findings, cfg) for o in advice._OVERRIDE.findall(f.suggestion)
+    }
+    assert overrides
+    for override in sorted(overrides):
+        compose_validated([*KINDS[kind], override])  # raises on an override this config cannot take
+
+
+def test_a_backbone_is_not_told_to_change_an_initializer_it_does_not_have():
+    from mlexp.doctor import advice
+    from mlexp.hydra_app import compose_validated
+
+    cfg = compose_validated(KINDS["backbone"])
+    suggestion = "model.kernel_initializer=glorot_uniform or a lower optimizer.learning_rate"
+    assert advice.followable(cfg, suggestion) == "a lower optimizer.learning_rate"
+    assert advice.followable(compose_validated([]), suggestion) == suggestion
+
+
+def test_a_frozen_backbone_with_random_weights_is_named_before_training():
+    from mlexp.doctor.preflight import _transfer
+    from mlexp.hydra_app import compose_validated
+
+    cfg = compose_validated([*KINDS["backbone"], "model.fine_tune.freeze_epochs=2"])
+    [finding] = [f for f in _transfer(cfg, None) if f.code == "frozen_random_backbone"]
+    assert finding.message.startswith("MobileNetV2 has random weights (model.weights=null) and stays frozen for 2")
+    assert finding.suggestion.startswith("model.weights=imagenet, or model.fine_tune.freeze_epochs=0")

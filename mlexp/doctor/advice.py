@@ -6,7 +6,9 @@ so the doctor never suggests what is already set.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 
 # Thresholds, with their reasons:
 HIGH_RATE = {"sgd": 1.0, "adadelta": 1.0}  # effective step above which these diverge; adaptive ones: 0.1
@@ -102,3 +104,66 @@ def by_cause(cfg, rows, rules: list[Rule], fallback: str) -> str:
         return fallback
     found = [advice for rule in rules if (advice := rule(cfg, rows))]
     return ", or ".join(dict.fromkeys(found[:2])) if found else fallback
+
+
+# One override: key=value, or a group switch (regularizer=l2); runs of them are split on spaces.
+_OVERRIDE = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*=[^\s,;()]+")
+_CLAUSES = re.compile(r",\s*or\s+|,\s+|\s+or\s+|;\s+")
+LAST_RESORT = "look at the data (mlexp data) and lower optimizer.learning_rate"
+
+
+def applies(cfg, override: str) -> bool:
+    """Whether `override` composes onto the run's own config and passes validation: an existing key with an
+    accepted value, or an option of a config group."""
+    from omegaconf import OmegaConf
+
+    from mlexp.config import catalog, validate
+    from mlexp.config.folders import builtin_config_dir
+    from mlexp.errors import MlexpError
+
+    key, _, value = override.partition("=")
+    if "." not in key:
+        return key in catalog.TOP_LEVEL and (Path(builtin_config_dir()) / key / f"{value}.yaml").is_file()
+    parent, _, leaf = key.rpartition(".")
+    section = OmegaConf.select(cfg, parent)
+    if section is None or not hasattr(section, "keys") or leaf not in section:
+        return False
+    plain = OmegaConf.to_container(cfg, resolve=True)
+    try:
+        validate(OmegaConf.merge(OmegaConf.create(plain), OmegaConf.from_dotlist([override])), data_paths=False)
+    except (MlexpError, ValueError):
+        return False
+    return True
+
+
+def followable(cfg, suggestion: str) -> str:
+    """The suggestion without the clauses whose overrides this run's config cannot take (a backbone has no
+    model.kernel_initializer); LAST_RESORT when nothing is left."""
+    if cfg is None or not _OVERRIDE.search(suggestion):
+        return suggestion
+    clauses = _clauses(suggestion)
+    kept = [c for c in clauses if all(applies(cfg, o) for o in _OVERRIDE.findall(c))]
+    if len(kept) == len(clauses):
+        return suggestion
+    return ", or ".join(kept) if kept else LAST_RESORT
+
+
+def _clauses(text: str) -> list[str]:
+    """The alternatives of a suggestion, split at top-level commas, "or" and semicolons (not inside brackets)."""
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        match = _CLAUSES.match(text, i) if depth == 0 else None
+        if match:
+            out.append(text[start:i])
+            start = i = match.end()
+            continue
+        i += 1
+    return [c for c in [*out, text[start:]] if c]
+
+
+def with_followable_advice(findings: list, cfg) -> list:
+    """Findings whose suggestions every one compose and validate against `cfg`."""
+    from dataclasses import replace
+
+    return [replace(f, suggestion=followable(cfg, f.suggestion)) for f in findings]

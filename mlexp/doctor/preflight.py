@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlexp.doctor import Finding
+from mlexp.doctor import Finding, advice
 
 CONSTANT_INITIALIZERS = ("zeros", "ones")
 SAMPLE = 256  # files decoded to check the inputs of a data set read from disk
@@ -19,7 +19,7 @@ def check(cfg, splits, model=None) -> list[Finding]:
     findings += data_checks.check(cfg, splits)
     if model is not None:
         findings += model_checks.check(cfg, splits.spec, model)
-    return findings
+    return advice.with_followable_advice(findings, cfg)
 
 
 def _labels(cfg, splits) -> list[Finding]:
@@ -147,6 +147,15 @@ def _transfer(cfg, splits) -> list[Finding]:
             "the backbone learned.",
             f"model.fine_tune.lr_factor={limit / 10 / cfg.optimizer.learning_rate:g}",
             {"fine_tune_learning_rate": rate},
+        ))  # fmt: skip
+    if model.weights is None and tune.freeze_epochs:
+        found.append(Finding(
+            "frozen_random_backbone", "warning",
+            f"{model.arch} has random weights (model.weights=null) and stays frozen for {tune.freeze_epochs} "
+            "epoch(s): its features are random projections, and only the head can learn from them, so those epochs "
+            "train little whatever the learning rate.",
+            "model.weights=imagenet, or model.fine_tune.freeze_epochs=0 (train the whole network from scratch)",
+            {"arch": model.arch, "freeze_epochs": int(tune.freeze_epochs)},
         ))  # fmt: skip
     if model.weights is not None and not tune.freeze_epochs:
         found.append(Finding(

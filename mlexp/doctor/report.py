@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from mlexp import doctor, runs
-from mlexp.doctor import Finding
+from mlexp.doctor import Finding, advice
 from mlexp.doctor.diagnose import diagnose, markdown
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ def write_run_report(run: runs.RunDir, cfg, rows, metrics, splits, val_pred, tes
         classifies=classifies,
         cfg=cfg,
     )
+    findings = advice.with_followable_advice(findings, cfg)
     if cfg.trainer.get("overfit_check"):
         findings.append(_overfit_verdict(rows))
     runs.write_json(run.file(doctor.DIAGNOSIS), {"healthy": not findings, "findings": [f.as_dict() for f in findings]})
