@@ -73,3 +73,23 @@ def dataset_files(tmp_path_factory) -> dict[str, Path]:
 def _fingerprint_cache(tmp_path_factory, monkeypatch):
     """Data fingerprints are cached in a folder of the test session, not in the user's ~/.cache."""
     monkeypatch.setenv("MLEXP_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "mlexp-cache"))
+
+
+def fresh_process(argv: list[str], cwd: Path, watch=("tensorflow", "keras")):
+    """`mlexp ARGV` in a new Python process: (exit code, which modules of `watch` it imported, the process)."""
+    import subprocess
+
+    script = (
+        "import json, sys\n"
+        "from mlexp.cli import main\n"
+        "try:\n"
+        f"    code = main({list(argv)!r})\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        f"print('FRESH', json.dumps([code, sorted(m for m in {tuple(watch)!r} if m in sys.modules)]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=cwd, capture_output=True, text=True)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("FRESH ")]
+    assert lines, proc.stderr
+    code, loaded = json.loads(lines[-1].removeprefix("FRESH "))
+    return code, loaded, proc

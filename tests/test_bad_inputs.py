@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY
+from conftest import TINY, fresh_process
 
 from mlexp.cli import main
 
@@ -437,17 +437,9 @@ def test_empty_or_damaged_data_is_named_and_leaves_no_run(mlexp, tmp_path, case)
     [("npz", []), ("csv", ["dataset.target=y"]), ("image_folder", []), ("text_folder", [])],
 )
 def test_a_data_path_that_is_not_there_is_a_config_error_before_tensorflow(tmp_path, dataset, extra):
-    import subprocess
-    import sys
-
-    script = (
-        "import sys\n"
-        "from mlexp.cli import main\n"
-        f"code = main(['train', 'dataset={dataset}', 'dataset.path=missing/data', *{extra!r}])\n"
-        "print('EXIT', code, 'TF', 'tensorflow' in sys.modules or 'keras' in sys.modules)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
-    assert proc.stdout.strip() == "EXIT 2 TF False", proc.stderr
+    argv = ["train", f"dataset={dataset}", "dataset.path=missing/data", *extra]
+    code, loaded, proc = fresh_process(argv, tmp_path)
+    assert (code, loaded) == (2, []), proc.stderr
     assert proc.stderr == (
         f"mlexp train: Config error at dataset.path: got 'missing/data'; expected an existing file or folder "
         f"(nothing is at {tmp_path}/missing/data; {tmp_path} exists).\n"

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import yaml
-from conftest import TINY
+from conftest import TINY, fresh_process
 
 
 def test_help_lists_the_verbs(mlexp):
@@ -83,31 +80,14 @@ def test_help_cfg_and_config_errors_import_nothing_heavy(mlexp, tmp_path, argv, 
     if "RUN" in argv:
         assert mlexp("train", *TINY, "hydra.run.dir=outputs/one").code == 0
         argv = [str(tmp_path / "outputs/one") if a == "RUN" else a for a in argv]
-    script = (
-        "import sys\n"
-        "from mlexp.cli import main\n"
-        "try:\n"
-        f"    code = main({argv!r})\n"
-        "except SystemExit as exc:\n"
-        "    code = exc.code\n"
-        f"print('EXIT', code, 'HEAVY', sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
-    assert proc.stdout.strip().splitlines()[-1] == f"EXIT {code} HEAVY []", proc.stderr
+    code_seen, loaded, proc = fresh_process(argv, tmp_path, HEAVY)
+    assert (code_seen, loaded) == (code, []), proc.stderr
     assert says in proc.stdout + proc.stderr
 
 
 def test_compare_does_not_import_tensorflow(mlexp, tmp_path):
     assert mlexp("train", *TINY, "hydra.run.dir=outputs/one").code == 0
-    code = (
-        "import sys\n"
-        "from mlexp.cli import main\n"
-        "assert main(['compare', 'outputs']) == 0\n"
-        "print('TF', 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().endswith("TF False False")
+    assert fresh_process(["compare", "outputs"], tmp_path)[:2] == (0, [])
 
 
 def test_quick_help_is_hydras_own_help(mlexp, monkeypatch):

@@ -32,14 +32,18 @@ def test_mlflow_logs_params_epoch_metrics_and_artifacts(mlexp, tmp_path):
     assert (tmp_path / "outputs/mlartifacts" / run.info.run_id / "artifacts/model.keras").is_file()
 
 
-def test_mlflow_run_is_closed_as_failed_when_training_fails(mlexp, tmp_path):
-    result = mlexp(
-        "train", *TINY, "dataset=npz", f"dataset.path={tmp_path}/missing.npz", "logger=mlflow", "hydra.run.dir=r"
-    )
-    assert result.code == 2  # a missing data file: the user's input
-    assert "missing.npz" in result.err and "Creating initial MLflow database" not in result.err
+def test_mlflow_run_is_closed_as_failed_when_training_fails(mlexp, tmp_path, monkeypatch):
+    from mlexp import training
+
+    def broken_fit(*args, **kwargs):
+        raise RuntimeError("the GPU fell off")
+
+    monkeypatch.setattr(training, "_fit", broken_fit)
+    result = mlexp("train", *TINY, "logger=mlflow", "hydra.run.dir=r")
+    assert result.code == 1
+    assert "the GPU fell off" in result.err and "Creating initial MLflow database" not in result.err
     client = _client(tmp_path / "outputs/mlflow.db")
     [run] = client.search_runs([client.get_experiment_by_name("mlexp").experiment_id])
     assert run.info.status == "FAILED"
-    assert "missing.npz" in run.data.tags["mlexp.error"]
+    assert "the GPU fell off" in run.data.tags["mlexp.error"]
     assert read_metrics(tmp_path / "r")["status"] == "failed"

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from conftest import TINY, read_metrics, run_dirs
+from conftest import TINY, fresh_process, read_metrics, run_dirs
 
 from mlexp.reporting.collect import RunRecord
 from mlexp.reporting.compare import METRIC_COLUMNS, build
@@ -111,15 +109,8 @@ def hand_made_sweep(root: Path) -> Path:
 
 def test_compare_hand_made_runs_without_tensorflow(tmp_path):
     sweep = hand_made_sweep(tmp_path / "sweep")
-    code = (
-        "import sys\n"
-        "from mlexp.cli import main\n"
-        f"code = main(['compare', {str(sweep)!r}])\n"
-        "print('EXIT', code, 'TF', 'tensorflow' in sys.modules or 'keras' in sys.modules)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().endswith("EXIT 0 TF False")
+    code, loaded, proc = fresh_process(["compare", str(sweep)], tmp_path)
+    assert (code, loaded) == (0, []), proc.stderr
     assert f"Report: {sweep}/comparison.md" in proc.stdout
     summary = pd.read_csv(sweep / "summary.csv")
     assert summary["model.activation"].tolist() == ["relu", "sigmoid"]
