@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
@@ -165,19 +166,28 @@ def compose_validated(overrides: list[str], config_name: str = "train"):
 
     `-cd DIR` / `--config-dir DIR` among the overrides add DIR to the config search path, as for train.
     """
-    from hydra import compose, initialize_config_dir
+    from hydra import compose
     from hydra.errors import CompactHydraException
 
     from mlexp.config import validate
 
-    overrides, extra = _config_dir_flags(list(overrides))
-    overrides += search_path_override(project_config_dirs(extra))
-    register_resolvers()
     try:
-        with initialize_config_dir(config_dir=str(builtin_config_dir()), version_base="1.3"):
-            return validate(compose(config_name, overrides=overrides))
+        with composing(overrides) as words:
+            return validate(compose(config_name, overrides=words))
     except CompactHydraException as exc:
         raise HydraUsageError(_describe(exc)) from None
+
+
+@contextlib.contextmanager
+def composing(argv: list[str]):
+    """Hydra's compose API over mlexp's configs and the project's; yields the overrides, -cd flags taken out."""
+    from hydra import initialize_config_dir
+
+    overrides, extra = _config_dir_flags(list(argv))
+    overrides += search_path_override(project_config_dirs(extra))
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(builtin_config_dir()), version_base="1.3"):
+        yield overrides
 
 
 def precheck(argv: list[str], config_name: str) -> None:
@@ -187,18 +197,16 @@ def precheck(argv: list[str], config_name: str) -> None:
     config error cost most of a second. Anything but a plain single run (`-m`, `--cfg`, `--help`, a
     config that sets `hydra.mode`), and any error other than a config error, is left to Hydra.
     """
-    from hydra import compose, initialize_config_dir
+    from hydra import compose
     from hydra.types import RunMode
 
     from mlexp.config import validate
 
-    overrides, extra = _config_dir_flags(list(argv))
-    if any(word.startswith("-") or "=" not in word for word in overrides):
+    if any(word.startswith("-") or "=" not in word for word in _config_dir_flags(list(argv))[0]):
         return
     try:
-        overrides += search_path_override(project_config_dirs(extra))
-        with initialize_config_dir(config_dir=str(builtin_config_dir()), version_base="1.3"):
-            cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
+        with composing(argv) as words:
+            cfg = compose(config_name, overrides=words, return_hydra_config=True)
     except Exception:  # noqa: BLE001 - Hydra's own command line reports it, in its words
         return
     if cfg.hydra.mode in (None, RunMode.RUN):
@@ -213,18 +221,16 @@ def quick_help(argv: list[str], config_name: str) -> str | None:
     """
     import string
 
-    from hydra import compose, initialize_config_dir
+    from hydra import compose
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.object_type import ObjectType
     from omegaconf import OmegaConf
 
-    overrides, extra = _config_dir_flags([w for w in argv if w not in ("--help", "-h")])
-    overrides += search_path_override(project_config_dirs(extra))
     try:
-        with initialize_config_dir(config_dir=str(builtin_config_dir()), version_base="1.3"):
-            cfg = compose(config_name, overrides=overrides, return_hydra_config=True)
+        with composing([w for w in argv if w not in ("--help", "-h")]) as words:
+            cfg = compose(config_name, overrides=words, return_hydra_config=True)
             loader = GlobalHydra.instance().config_loader()
-            _, repo = loader._parse_overrides_and_create_caching_repo(config_name, overrides)
+            _, repo = loader._parse_overrides_and_create_caching_repo(config_name, words)
     except Exception:  # noqa: BLE001 - Hydra's own --help reports it, in its words
         return None
     template = cfg.hydra.help.template
