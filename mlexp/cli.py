@@ -324,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"mlexp {name}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `mlexp ... | head`: the reader left; nothing went wrong here
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 141
     except OSError as exc:  # no space, no permission, a path that is a file: the user's to fix
         saved = save_traceback(name, exc)
         print(f"mlexp {name}: {describe_os_error(exc)} (details: {saved})", file=sys.stderr)

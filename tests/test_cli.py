@@ -111,3 +111,14 @@ def test_mlexps_own_overrides_join_the_users_so_flags_after_overrides_still_work
     result = mlexp("train", "model.hidden_units=[7]", "--cfg", "job")
     assert result.code == 0, result.err
     assert "hidden_units:\n  - 7\n" in result.out
+
+
+def test_output_cut_short_by_the_reader_is_not_an_error(tmp_path):
+    import subprocess
+    import sys
+
+    command = f"{sys.executable} -m mlexp init {tmp_path / 'project'} | head -1"
+    proc = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True)
+    assert proc.stdout == f"{tmp_path / 'project'}/README.md\n"
+    assert proc.stderr == "" and proc.returncode in (0, 141)  # 141: the reader left first (SIGPIPE's code)
+    assert (tmp_path / "project/pyproject.toml").is_file()
