@@ -37,8 +37,8 @@ def test_rerun_is_identical_and_a_changed_override_is_detected(mlexp, tmp_path):
     assert same.code == 0, same.err
     assert "The rerun is identical to the original: every epoch of history.csv and every metric." in same.out
     assert "test_accuracy" in same.out and "  yes" in same.out
-    table = same.out[same.out.index("metric ") :].splitlines()[:-1]  # up to the verdict line
-    assert "samples.train" in same.out and len({len(line) for line in table}) == 1  # every row lines up
+    rows = same.out[same.out.index("metric ") :].splitlines()[1:-1]  # below the header, above the verdict
+    assert "samples.train" in same.out and len({len(line) for line in rows}) == 1  # every row lines up
     [rerun_dir] = (tmp_path / "outputs" / "reruns").iterdir()
     pd.testing.assert_frame_equal(pd.read_csv(run / "history.csv"), pd.read_csv(rerun_dir / "history.csv"))
     assert json.loads((rerun_dir / "manifest.json").read_text())["command"] == f"mlexp rerun {run}"
