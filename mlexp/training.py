@@ -89,7 +89,7 @@ def _interruptions(run: runs.RunDir) -> list[dict]:
     except MlexpError:
         return []
     if stopped.get("status") in ("interrupted", "failed"):
-        reason = first_line(Exception(stopped.get("error", ""))) if stopped.get("error") else stopped["status"]
+        reason = (str(stopped.get("error") or "").strip().splitlines() or [stopped["status"]])[0]
         earlier = [*earlier, {"status": stopped["status"], "reason": reason, "epochs_done": len(run.read_history())}]
     return earlier
 
