@@ -29,14 +29,12 @@ def find(overrides: list[str], out: Path | None, steps: int, start: float, end: 
     from mlexp.data.pipeline import EpochOrder, training_dataset
     from mlexp.hydra_app import compose_validated
     from mlexp.models.components import build_optimizer, recompile
-    from mlexp.tf_runtime import import_keras, set_random_seed
+    from mlexp.run_setup import prepare
 
     if not 0 < start < end:
         raise MlexpError(f"--start/--end: got {start:g} and {end:g}; expected 0 < start < end")
     cfg = compose_validated(overrides)
-    keras = import_keras(cfg.trainer.get("backend", "tensorflow"))
-    set_random_seed(keras, cfg.seed)
-    splits = data.load(cfg.dataset, cfg.trainer)
+    keras, splits = prepare(cfg)
     model = models.build(cfg, splits.spec)
     recompile(model, build_optimizer(cfg.optimizer))  # a constant rate for the test to set, whatever the schedule
     ds = training_dataset(splits.x_train, splits.y_train, cfg.trainer.batch_size, order=EpochOrder(cfg.seed),

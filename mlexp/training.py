@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -95,17 +94,9 @@ def _interruptions(run: runs.RunDir) -> list[dict]:
 
 
 def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) -> dict[str, Any]:
-    from mlexp import data
-    from mlexp.tf_runtime import import_keras, set_random_seed
+    from mlexp.run_setup import prepare
 
-    keras = import_keras()
-    keras.backend.clear_session(free_memory=True)  # sweep jobs share a process: start each from a clean state
-    keras.mixed_precision.set_global_policy(cfg.trainer.get("precision", "float32"))  # set by every run, so reset too
-    set_random_seed(keras, cfg.seed)
-    if cfg.trainer.deterministic and keras.backend.backend() == "tensorflow":
-        tf = sys.modules["tensorflow"]  # imported with Keras on TensorFlow
-        tf.config.experimental.enable_op_determinism()  # process-wide: later runs in this process keep it
-    splits = data.load(cfg.dataset, cfg.trainer)
+    keras, splits = prepare(cfg)
     spec = splits.spec
     run.update_manifest(data=fingerprint(spec.files))  # rerun and compare say when the data changed
     runs.write_json(

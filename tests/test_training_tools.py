@@ -84,6 +84,33 @@ def test_lr_find_writes_the_curve_and_suggests_a_rate_below_the_blow_up(mlexp, t
     assert mlexp("lr-find", "--steps", "5").code == 1
 
 
+@pytest.mark.parametrize("verb", ["check", "lr-find"])
+def test_check_and_lr_find_build_the_model_train_trains(mlexp, tmp_path, monkeypatch, verb):
+    """One run setup: the same precision policy, parameters and first batch as `mlexp train` (before, check and
+    lr-find measured a float32 model of a mixed-precision run)."""
+    import numpy as np
+
+    from mlexp import data, models
+
+    built, loaded = [], []
+    build, load = models.build, data.load
+    monkeypatch.setattr(models, "build", lambda *a, **k: built.append(build(*a, **k)) or built[-1])
+    monkeypatch.setattr(data, "load", lambda *a, **k: loaded.append(load(*a, **k)) or loaded[-1])
+    import keras
+
+    keras.mixed_precision.set_global_policy("float32")  # as in a new process
+    args = ["dataset=synthetic", "model.hidden_units=[8]", "trainer.precision=mixed_bfloat16", "trainer.verbose=0"]
+    extra = ["--steps", "10", "--out", str(tmp_path / "lr")] if verb == "lr-find" else []
+    result = mlexp(verb, *args, *extra)
+    assert result.code == 0, result.err
+    assert mlexp("train", *args, "trainer.epochs=1", "hydra.run.dir=run").code == 0
+    other, trained = built
+    assert trained.dtype_policy.name == other.dtype_policy.name == "mixed_bfloat16"
+    assert trained.count_params() == other.count_params()
+    np.testing.assert_array_equal(loaded[0].x_train[:32], loaded[1].x_train[:32])
+    keras.mixed_precision.set_global_policy("float32")
+
+
 def test_a_process_already_on_tensorflow_refuses_another_backend_in_one_line(mlexp):
     pytest.importorskip("jax")
     result = mlexp("train", "trainer.backend=jax", "trainer.epochs=1")

@@ -34,15 +34,13 @@ def check(overrides: list[str]) -> int:
 
     cfg = compose_validated(overrides)
 
-    from mlexp import data, distribution, models
+    from mlexp import distribution, models
     from mlexp.doctor import preflight
-    from mlexp.tf_runtime import import_keras, set_random_seed
+    from mlexp.run_setup import prepare
     from mlexp.training import model_summary
 
-    keras = import_keras(cfg.trainer.get("backend", "tensorflow"))
     distribution.check(cfg.trainer)
-    set_random_seed(keras, cfg.seed)
-    splits = data.load(cfg.dataset, cfg.trainer)
+    _, splits = prepare(cfg)
     try:
         model = models.build(cfg, splits.spec)
     except MlexpError:
