@@ -146,8 +146,8 @@ class RunDir:
         write_json(self.file(METRICS), metrics)
 
     def unstart(self) -> None:
-        """Remove what a run writes before its first epoch (config, manifest, preprocessing, summary)."""
-        for name in (CONFIG, MANIFEST, PREPROCESSING, SUMMARY, "diagnosis.json"):
+        """Remove what a run writes before its model is built (config, manifest, preprocessing, summary)."""
+        for name in (CONFIG, MANIFEST, PREPROCESSING, SUMMARY):
             self.file(name).unlink(missing_ok=True)
         self.clear_tmp()
 

@@ -53,7 +53,7 @@ def train(
         with mlflow_logger.tracker(cfg, run) as logger:
             metrics = _train(cfg, run, start, resume, logger, backup)
     except MlexpError as exc:  # bad input found while building (a layer name, data): keep its message and code
-        started = run.file(runs.SUMMARY).exists()  # written once the model is built, just before fit
+        started = run.file(runs.SUMMARY).exists()  # written once the model is built and checked, before fit
         if not resume and isinstance(exc, (ConfigError, DataError)) and not started:
             run.unstart()  # the input was refused before the first epoch: like a config error, no run is left
         else:

@@ -184,3 +184,18 @@ def test_standardize_uses_training_statistics_only(dataset_files):
     assert abs(float(splits.x_train.mean())) < 1e-4 and abs(float(splits.x_train.std()) - 1) < 1e-3
     assert splits.x_train.dtype == np.float32
     assert abs(float(splits.x_test.mean())) > 1e-4  # test is shifted with train's mean, not its own
+
+
+def test_a_system_error_is_not_called_a_damaged_file(tmp_path):
+    """Decoding errors name the file as damaged; an OSError with an errno (a folder, no permission) stays the
+    system's error, for the CLI's line about it."""
+    import gzip
+
+    from mlexp.data.formats import read_idx
+
+    with pytest.raises(IsADirectoryError):
+        read_idx(tmp_path)
+    cut = tmp_path / "images-idx3-ubyte.gz"
+    cut.write_bytes(gzip.compress(bytes(range(200)))[:40])
+    with pytest.raises(DataError, match=r"images-idx3-ubyte.gz is truncated or damaged \(EOFError: "):
+        read_idx(cut)

@@ -103,10 +103,8 @@ def int_tuple(length: int, lo: int = 1) -> Rule:
 def size_2d(lo: int = 1) -> Rule:
     """An image size as Keras takes it: one integer (a square) or [height, width]."""
 
-    def test(v):
-        return integer(lo).test(v) or (isinstance(v, list) and len(v) == 2 and all(integer(lo).test(x) for x in v))
-
-    return Rule(f"an integer >= {lo}, or [height, width]", test)
+    square, pair = integer(lo), int_tuple(2, lo)
+    return Rule(f"an integer >= {lo}, or [height, width]", lambda v: square.test(v) or pair.test(v))
 
 
 def string() -> Rule:

@@ -100,8 +100,12 @@ SIGNATURES = {
 DAMAGED = (EOFError, zlib.error, zipfile.BadZipFile, OSError, ValueError, IndexError, KeyError)
 
 
-def damaged(path: Path, exc: BaseException, what: str = "dataset.path") -> DataError:
-    """The one message for a data file that exists but cannot be decoded."""
+def damaged(path: Path, exc: BaseException, what: str = "dataset.path") -> BaseException:
+    """The one message for a data file that exists but cannot be decoded. An OSError with an errno (no
+    permission, a folder, a full disk) is the system's, not the file's content: it is returned as it is,
+    for the CLI's own line about it."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return exc
     return DataError(
         f"{what}: {path} is truncated or damaged ({type(exc).__name__}: {first_line(exc)}); "
         "expected a complete file: copy or download it again"

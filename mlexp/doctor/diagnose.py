@@ -239,6 +239,7 @@ def _plateau(rows, lr, cfg=None, size=0) -> list[Finding]:
     if change > 0.01:
         return []
     evidence = {"relative_change": change}
+    score = _score(rows)
     rates = [r["learning_rate"] for r in rows if r.get("learning_rate") is not None]
     lowered = ""
     suggestion = "callbacks.reduce_lr_on_plateau.enabled=true, or a bigger model"
@@ -253,7 +254,7 @@ def _plateau(rows, lr, cfg=None, size=0) -> list[Finding]:
         Finding(
             "plateau", "warning",
             f"the training loss changed by {change:.2%} over the last 5 epochs"
-            + (f" at training {_score(rows)} {rows[-1][_score(rows)]:.3f}" if _score(rows) else "") + f"{lowered}.",
+            + (f" at training {score} {rows[-1][score]:.3f}" if score else "") + f"{lowered}.",
             suggestion, evidence,
         )
     ]  # fmt: skip
