@@ -14,7 +14,7 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat  # compat: Hydra finds hydra_plugins/ by walking folders
 	touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install mlexp with its dev tools (once; again when pyproject.toml changes)
@@ -35,8 +35,8 @@ bench-accuracy: $(STAMP) ## Fashion-MNIST presets' test accuracy into benchmarks
 	$(BIN)/python benchmarks/fashion_accuracy.py
 
 lint: $(STAMP) ## check style with ruff
-	$(BIN)/ruff check mlexp tests benchmarks
-	$(BIN)/ruff format --check mlexp tests benchmarks
+	$(BIN)/ruff check mlexp hydra_plugins tests benchmarks
+	$(BIN)/ruff format --check mlexp hydra_plugins tests benchmarks
 
 clean: ## remove caches and every run under outputs/ (keeps .venv)
 	rm -rf .pytest_cache .ruff_cache build dist *.egg-info

@@ -95,6 +95,7 @@ def _train(cfg: DictConfig, run_dir: Path, single_run: bool, request: Request) -
 def _validate_and_train(cfg: DictConfig, run_dir: Path, hydra_cfg, request: Request) -> float | None:
     _check_search(cfg, hydra_cfg.runtime.choices)
     run_cfg = validate(cfg)
+    _check_seeds(cfg, hydra_cfg)
 
     from mlexp.runs import FINISHED, METRICS, RunDir
     from mlexp.training import train  # imports TensorFlow
@@ -117,6 +118,23 @@ def _check_search(cfg: DictConfig, choices) -> None:
             "search_space", cfg.search_space.name,
             "no search space for a single run: add -m hparams_search=optuna, or run mlexp tune search_space=NAME",
         )  # fmt: skip
+
+
+def _check_seeds(cfg: DictConfig, hydra_cfg) -> None:
+    """sweep.seeds repeats a sweep's configs: it needs -m, and mlexp's sweeper (which adds the seeds)."""
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    seeds = OmegaConf.select(cfg, "sweep.seeds", default=1)
+    if seeds == 1:
+        return
+    if hydra_cfg.mode == RunMode.RUN:
+        raise ConfigError(
+            "sweep.seeds", seeds, f"1 for a single run; add -m to run every config with seeds 0..{seeds - 1}"
+        )
+    if not any(str(o).split("=", 1)[0].lstrip("+~") == "seed" for o in hydra_cfg.overrides.task):
+        sweeper = hydra_cfg.runtime.choices.get("hydra/sweeper")
+        raise ConfigError("sweep.seeds", seeds, f"mlexp's sweeper (hydra/sweeper=mlexp), not {sweeper}, to add seeds")
 
 
 def _objective(cfg: DictConfig, score: str = "accuracy") -> str:

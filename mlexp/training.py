@@ -225,6 +225,8 @@ def _fit(cfg, run, start, resume, logger, backup, keras, splits, spread) -> dict
     metrics["task"] = spec.task
     metrics["validation_source"] = splits.spec.validation_source
     metrics["samples"] = dict(splits.spec.sizes)
+    if score != "accuracy":  # accuracy's interval needs only n; other scores bootstrap their samples
+        metrics["standard_errors"] = standard_errors(score, splits, val_pred, test_pred)
     if record := spread.record():
         metrics["distribution"] = record
     if splits.spec.validation_source == "test":
@@ -235,6 +237,22 @@ def _fit(cfg, run, start, resume, logger, backup, keras, splits, spread) -> dict
     logger.finish(metrics)
     backups.discard(run)  # finished: nothing left to resume
     return metrics
+
+
+def standard_errors(score: str, splits, val_pred, test_pred) -> dict[str, float]:
+    """The bootstrap standard error of the final model's MAE on validation and test, for the reports'
+    intervals: {"val_mae": se, "test_mae": se} (a split without samples is left out)."""
+    import numpy as np
+
+    from mlexp.reporting.stats import bootstrap_se
+
+    found = {}
+    for split, y, pred in (("val", splits.y_val, val_pred), ("test", splits.y_test, test_pred)):
+        if len(y) > 1:  # (n,) and (n, 1) alike
+            errors = np.abs(np.asarray(y, float).reshape(len(y), -1) - np.asarray(pred, float).reshape(len(y), -1))
+            errors = errors.mean(axis=1)
+            found[f"{split}_{score}"] = round(bootstrap_se(errors), 6)
+    return found
 
 
 def class_weights(trainer, splits) -> dict[int, float] | None:

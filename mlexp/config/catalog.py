@@ -208,4 +208,9 @@ CALLBACK_ENABLED = boolean()
 
 TOP_LEVEL = ("dataset", "model", *COMPONENTS, "callbacks", "trainer", "seed")
 SEARCH_KEYS = ("tuner", "search_space", "hparams_search")  # what a search adds; never part of a run config
+# A sweep's own settings (conf/train.yaml): checked with the run config, never part of it.
+SWEEP_SETTINGS: dict[str, dict[str, Rule]] = {
+    "sweep": {"seeds": integer(1, 1000)},
+    "compare": {"confidence": number(0.5, 1, lo_open=True, hi_open=True), "min_difference": number(0)},
+}
 SEED = integer(0, 2**32 - 1)  # NumPy's seed range (keras.utils.set_random_seed seeds NumPy too)

@@ -23,6 +23,9 @@ def validate(cfg: DictConfig, data_paths: bool = True) -> DictConfig:
     data_paths=False skips the check that dataset.path exists (a saved run's model predicts without its data).
     """
     plain = {k: v for k, v in _resolve(cfg).items() if k not in catalog.SEARCH_KEYS}
+    for key, rules in catalog.SWEEP_SETTINGS.items():
+        if key in plain:
+            check_section(key, plain.pop(key), rules, key)
     plain.setdefault("logger", {"name": "none"})  # run directories saved before the logger group existed
     _check_keys("", plain, {k: None for k in catalog.TOP_LEVEL}, "the run config")
     for key in catalog.TOP_LEVEL:

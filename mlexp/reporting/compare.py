@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from mlexp import runs
+from mlexp.reporting import stats, verdicts
 from mlexp.reporting.collect import RunRecord, find_runs, load_run, text
 from mlexp.reporting.names import component_keys, header, run_labels, varied_keys
+from mlexp.reporting.stats import Estimate, Verdict
 from mlexp.tasks import SCORE, lower_is_better
 
 log = logging.getLogger(__name__)
@@ -36,12 +38,13 @@ REPORT = "comparison.md"
 @dataclass
 class Comparison:
     records: list[RunRecord]
-    table: pd.DataFrame  # one row per run: varied keys, metrics, status, reason, run
+    table: pd.DataFrame  # one row per run: name, config, varied keys, metrics, intervals, verdict, status, reason, run
     varied: list[str]
-    groups: pd.DataFrame | None  # seed groups, when runs differ in `seed` and something else
-    verdict: str
+    verdicts: list[Verdict]  # one per config (a config's seeds pooled), in the order of first appearance
     objective: str
     score: str = "accuracy"  # the task's metric: accuracy, or mae when every run is a regression
+    settings: verdicts.Settings = field(default_factory=verdicts.Settings)
+    test_estimates: dict[str, Estimate | None] = field(default_factory=dict)  # config -> its test score's interval
 
     @property
     def test_metric(self) -> str:
@@ -50,6 +53,19 @@ class Comparison:
     @property
     def failed(self) -> list[RunRecord]:
         return [r for r in self.records if r.status == "failed"]
+
+    @property
+    def seeded(self) -> bool:
+        """Are some configs run with several seeds (intervals over seeds)?"""
+        return any(v.n > 1 for v in self.verdicts)
+
+    @property
+    def summary(self) -> str:
+        return verdicts.summary(self.verdicts, self.objective) if len(self.verdicts) > 1 else ""
+
+    @property
+    def method(self) -> str:
+        return verdicts.method(self.verdicts, self.settings)
 
     def swept_keys(self) -> list[str]:
         """The keys to draw one figure each for: the command-line overrides that differ between runs
@@ -65,72 +81,74 @@ def score_of(records: list[RunRecord]) -> str:
     return SCORE["regression"] if found == {"regression"} else SCORE["multiclass"]
 
 
-def build(records: list[RunRecord], objective: str | None = None) -> Comparison:
+def build(
+    records: list[RunRecord], objective: str | None = None, settings: verdicts.Settings | None = None
+) -> Comparison:
+    settings = settings or verdicts.Settings()
     varied = component_keys(records, varied_keys(records)) if len(records) > 1 else []
     if len({r.data for r in records if r.data}) > 1:  # same config, other files: say so in every table
         varied.append("data")
     score = score_of(records)
     objective = objective or f"best_val_{score}"
-    columns = metric_columns(score)
-    rows = []
+    test = f"test_{score}"
     names = run_labels(records, varied) if records else []
-    for record, name in zip(records, names, strict=True):
-        row = {"name": name}
+    configs = verdicts.config_names(records, varied) if records else []
+    decided = verdicts.decide(records, configs, objective, settings)
+    verdict_of = {v.name: v.verdict for v in decided}
+    rows = []
+    for record, name, config in zip(records, names, configs, strict=True):
+        row = {"name": name, "config": config}
         row |= {key: text(record.data[:8] if key == "data" else record.config.get(key)) for key in varied}
-        row.update({name: record.metrics.get(name) for name in columns})
+        row.update({name: record.metrics.get(name) for name in metric_columns(score)})
+        for metric in (objective, test):
+            estimate = verdicts.run_interval(record.metrics, metric, settings.confidence)
+            row[f"{metric}_low"], row[f"{metric}_high"] = (estimate.low, estimate.high) if estimate else (None, None)
+        row["verdict"] = verdict_of.get(config, "")
         row["status"] = record.status
         row["reason"] = record.reason
         row["run"] = str(record.path)
         rows.append(row)
-    table = pd.DataFrame(rows, columns=["name", *varied, *columns, "reason", "run"])
-    groups, verdict = seed_groups(table, varied, objective, f"test_{score}")
-    return Comparison(records, table, varied, groups, verdict, objective, score)
+    intervals = [f"{m}_{end}" for m in dict.fromkeys((objective, test)) for end in ("low", "high")]
+    columns = ["name", "config", *varied, *metric_columns(score), *intervals, "verdict", "reason", "run"]
+    table = pd.DataFrame(rows, columns=columns)
+    tests = verdicts.configs(records, configs, test, settings.confidence)
+    estimates = {c.name: stats.estimate(c, settings.confidence) for c in tests}
+    return Comparison(records, table, varied, decided, objective, score, settings, estimates)
 
 
 def higher_is_better(metric: str) -> bool:
     return not lower_is_better(metric)
 
 
-def seed_groups(
-    table: pd.DataFrame, varied: list[str], objective: str, test: str = "test_accuracy"
-) -> tuple[pd.DataFrame | None, str]:
-    """Runs that differ only in `seed`, as groups with mean and std; is the best group's lead real?"""
-    keys = [k for k in varied if k != "seed"]
-    if "seed" not in varied or not keys:
-        return None, ""
-    scored = table[table["status"].isin(["completed", "diverged"])]
-    stats = scored.groupby(keys, sort=False)[[objective, test]].agg(["mean", "std", "count"])
-    stats.columns = [f"{metric}_{stat}" for metric, stat in stats.columns]
-    stats = stats.rename(columns={f"{objective}_count": "n"}).drop(columns=[f"{test}_count"])
-    stats = stats.sort_values(f"{objective}_mean", ascending=not higher_is_better(objective)).reset_index()
-    return stats, lead_verdict(stats, objective)
+def with_interval(value, low, high) -> str:
+    """`0.889 [0.852, 0.921]`; the value alone when its interval is unknown."""
+    if low is None or high is None or any(isinstance(v, float) and math.isnan(v) for v in (low, high)):
+        return text(value)
+    return f"{text(value)} [{text(low)}, {text(high)}]"
 
 
-def lead_verdict(stats: pd.DataFrame, objective: str) -> str:
-    """The best group's lead over the runner-up, against the seed-to-seed noise of that difference."""
-    if len(stats) < 2:
-        return ""
-    best, second = stats.iloc[0], stats.iloc[1]
-    lead = abs(best[f"{objective}_mean"] - second[f"{objective}_mean"])
-    noise = math.sqrt(
-        (best[f"{objective}_std"] or 0) ** 2 / best["n"] + (second[f"{objective}_std"] or 0) ** 2 / second["n"]
-    )
-    if any(pd.isna(v) for v in (best[f"{objective}_std"], second[f"{objective}_std"])):
-        return f"The best group leads by {lead:.4f} {objective}; one seed per group cannot measure the noise."
-    larger = lead > 2 * noise
-    return (
-        f"The best group leads the runner-up by {lead:.4f} {objective}; the seed-to-seed noise of that "
-        f"difference is {noise:.4f} (standard error), so the lead is "
-        + (
-            "larger than the noise (more than 2 standard errors)."
-            if larger
-            else "within the noise (2 standard errors)."
-        )
-    )
+def settings_of(paths: list[Path | str]) -> verdicts.Settings:
+    """compare.confidence and compare.min_difference as the sweep was launched with (its multirun.yaml),
+    else the defaults."""
+    import yaml
+
+    for path in paths:
+        try:
+            saved = yaml.safe_load((Path(path) / "multirun.yaml").read_text(encoding="utf-8"))
+            section = saved.get("compare") or {}
+            return verdicts.Settings(
+                float(section.get("confidence", stats.CONFIDENCE)), float(section.get("min_difference", 0.0))
+            )
+        except (OSError, AttributeError, TypeError, ValueError, yaml.YAMLError):
+            continue
+    return verdicts.Settings()
 
 
-def compare(paths: list[Path | str], out: Path, objective: str | None = None) -> Comparison:
-    comparison = build([load_run(p) for p in find_runs(paths)], objective)
+def compare(
+    paths: list[Path | str], out: Path, objective: str | None = None, settings: verdicts.Settings | None = None
+) -> Comparison:
+    """Compare the runs under `paths` and write the report into `out`; settings default to the sweep's own."""
+    comparison = build([load_run(p) for p in find_runs(paths)], objective, settings or settings_of(paths))
     write_report(comparison, Path(out))
     return comparison
 
@@ -147,9 +165,26 @@ def default_output(paths: list[Path]) -> Path:
 
 
 def console_table(comparison: Comparison) -> str:
-    columns = ["name", comparison.objective, comparison.test_metric, "epochs_run", "status"]
-    table = ranked(comparison)[columns]
-    return table.to_string(index=False, formatters={c: text for c in columns}) if len(table) else "(no runs)"
+    """The ranked runs with their intervals and verdicts, then the conclusion."""
+    table = ranked(comparison)
+    if not len(table):
+        return "(no runs)"
+    shown = pd.DataFrame({
+        "name": table["name"],
+        comparison.objective: [_cell(row, comparison.objective) for _, row in table.iterrows()],
+        comparison.test_metric: [_cell(row, comparison.test_metric) for _, row in table.iterrows()],
+        "epochs_run": table["epochs_run"].map(text),
+        "status": table["status"],
+        "verdict": table["verdict"],
+    })  # fmt: skip
+    lines = [shown.to_string(index=False)]
+    if comparison.summary:
+        lines += [comparison.summary, comparison.method]
+    return "\n".join(lines)
+
+
+def _cell(row, metric: str) -> str:
+    return with_interval(row.get(metric), row.get(f"{metric}_low"), row.get(f"{metric}_high"))
 
 
 def write_report(comparison: Comparison, out: Path) -> Path:
@@ -159,6 +194,10 @@ def write_report(comparison: Comparison, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     with runs.atomic_path(out / SUMMARY) as tmp:
         comparison.table.to_csv(tmp, index=False)
+    run_dirs: dict[str, list[str]] = {}
+    for _, row in comparison.table.iterrows():
+        run_dirs.setdefault(row["config"], []).append(_relative(row["run"], out))
+    verdicts.write(out / verdicts.VERDICT, comparison.verdicts, comparison.objective, comparison.settings, run_dirs)
     figures = comparison_figures(comparison, out / "plots")
     runs.write_text(out / REPORT, markdown(comparison, [f.relative_to(out) for f in figures], out))
     write_html(comparison, ranked(comparison), [f.relative_to(out) for f in figures], out)
@@ -176,55 +215,59 @@ def ranked(comparison: Comparison) -> pd.DataFrame:
 def markdown(comparison: Comparison, figures: list[Path], out: Path) -> str:
     table = ranked(comparison)
     counts = table["status"].value_counts()
+    confidence = f"{comparison.settings.confidence:.0%}"
     lines = [
         "# Comparison",
         "",
         f"{len(table)} runs: " + ", ".join(f"{n} {status}" for status, n in counts.items()) + ". "
         f"Sorted by {comparison.objective} ({'higher' if higher_is_better(comparison.objective) else 'lower'} "
-        "is better); the best run is marked.",
+        f"is better), with {confidence} intervals in brackets; a run's config is marked best only when its lead "
+        "is supported (see How sure is this comparison?).",
         "",
     ]
-    columns = [
-        "name",
-        *comparison.varied,
-        comparison.objective,
-        comparison.test_metric,
-        "test_loss",
-        "epochs_run",
-        "fit_seconds",
-        "status",
-    ]
-    best_index = table[comparison.objective].first_valid_index()
+    columns = ["name", *comparison.varied, "test_loss", "epochs_run", "fit_seconds", "status"]
+    scores = [comparison.objective, comparison.test_metric]
     body = []
-    for index, row in table.iterrows():
+    for _, row in table.iterrows():
         run = _relative(row["run"], out)
-        cells = [text(row[c]) for c in columns] + [f"[{run}]({run}) ([config]({run}/{runs.CONFIG}))"]
-        body.append(["**best**" if index == best_index else "", *cells])
-    lines += _table(["", *(header(c) for c in columns), "run"], body)
+        cells = [text(row[c]) for c in columns[: 1 + len(comparison.varied)]]
+        cells += [_cell(row, m) for m in scores] + [text(row[c]) for c in columns[1 + len(comparison.varied) :]]
+        marker = "**best**" if row["verdict"] == "best" else row["verdict"]
+        body.append([marker, *cells, f"[{run}]({run}) ([config]({run}/{runs.CONFIG}))"])
+    heads = [header(c) for c in columns]
+    heads = heads[: 1 + len(comparison.varied)] + scores + heads[1 + len(comparison.varied) :]
+    lines += _table(["verdict", *heads, "run"], body)
     failed = table[table["status"] == "failed"]
     if len(failed):
         lines += ["", "## Failed runs", ""]
         lines += [f"- `{_relative(r['run'], out)}` ({r['name']}): {r['reason']}" for _, r in failed.iterrows()]
-    if comparison.groups is not None:
-        lines += ["", "## Seed groups", ""]
-        g = comparison.groups
-        keys = [c for c in g.columns if c in comparison.varied]
-        obj, test = comparison.objective, comparison.test_metric
-        rows = [
-            [*(text(r[k]) for k in keys), str(int(r["n"])), _pm(r[f"{obj}_mean"], r[f"{obj}_std"]),
-             _pm(r[f"{test}_mean"], r[f"{test}_std"])]
-            for _, r in g.iterrows()
-        ]  # fmt: skip
-        lines += _table([*(header(k) for k in keys), "n", f"{obj} mean ± std", f"{test} mean ± std"], rows)
-        lines += ["", comparison.verdict]
+    if len(comparison.verdicts) > 1:
+        lines += ["", "## How sure is this comparison?", "", comparison.summary, ""]
+        lines += _table(*verdict_rows(comparison))
+        lines += ["", comparison.method]
     if figures:
         lines += ["", "## Figures", ""]
         lines += [f"![{f.stem}]({f.as_posix()})" for f in figures]
     return "\n".join(lines) + "\n"
 
 
-def _pm(mean, std) -> str:
-    return f"{text(mean)} ± {text(std)}"
+def verdict_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
+    """One row per config: n, its score with interval, its test score, its difference from the leader, the
+    corrected p-value, the verdict and why (markdown and HTML show the same table)."""
+    objective, test = comparison.objective, comparison.test_metric
+    head = ["config", "n", f"{objective} [interval]", f"{test} [interval]", "difference from best [interval]",
+            "p (Holm)", "verdict", "why"]  # fmt: skip
+    rows = []
+    for v in comparison.verdicts:
+        t = comparison.test_estimates.get(v.name)
+        d = v.difference
+        rows.append([
+            v.name, str(v.n), with_interval(v.mean, v.low, v.high),
+            with_interval(t.mean, t.low, t.high) if t else "-",
+            with_interval(d["mean"], d["low"], d["high"]) if d else "-",
+            stats.p_text(v.p_adjusted), v.verdict, v.why,
+        ])  # fmt: skip
+    return head, rows
 
 
 def _relative(run: str, out: Path) -> str:

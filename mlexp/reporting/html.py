@@ -18,7 +18,8 @@ table { border-collapse: collapse; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; }
 th { background: #f0f0f0; cursor: pointer; user-select: none; }
 th[aria-sort=ascending]::after { content: " \\25B2"; } th[aria-sort=descending]::after { content: " \\25BC"; }
-tr.best { background: #e6f3ff; } .error { color: #b00; } .warning { color: #a60; }
+tr.best { background: #cfe6ff; font-weight: bold; } tr.tied { background: #eef6ff; }
+.error { color: #b00; } .warning { color: #a60; }
 img { max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }
 """
 # Click a header to sort by it (numbers as numbers); click again to reverse.
@@ -43,15 +44,19 @@ def _image(path: Path) -> str:
 
 
 def write(comparison, ranked, figures: list[Path], out: Path) -> Path:
+    from mlexp.reporting.compare import verdict_rows, with_interval
     from mlexp.reporting.names import header
 
-    metric_columns = [comparison.objective, comparison.test_metric, "test_loss", "epochs_run", "fit_seconds"]
-    columns = ["name", *comparison.varied, *metric_columns, "status"]
+    scores = [comparison.objective, comparison.test_metric]
+    plain = ["test_loss", "epochs_run", "fit_seconds", "status"]
+    columns = ["verdict", "name", *comparison.varied, *scores, *plain]
     head = "".join(f"<th>{escape(header(c))}</th>" for c in columns) + "<th>doctor</th><th>run</th>"
-    best = ranked[comparison.objective].first_valid_index()
     rows = []
     for index, row in ranked.iterrows():
-        cells = "".join(f'<td data-value="{escape(text(row[c]))}">{escape(text(row[c]))}</td>' for c in columns)
+        cells = ""
+        for c in columns:
+            shown = with_interval(row[c], row[f"{c}_low"], row[f"{c}_high"]) if c in scores else text(row[c])
+            cells += f'<td data-value="{escape(text(row[c]))}">{escape(shown)}</td>'
         doctor = (
             "; ".join(
                 f'<span class="{escape(f["severity"])}">{escape(f["code"])}</span>'
@@ -61,18 +66,27 @@ def write(comparison, ranked, figures: list[Path], out: Path) -> Path:
         )
         link = escape(_link(row["run"], out))
         run = f'<a href="{link}">{escape(Path(row["run"]).name)}</a> (<a href="{link}/{runs.CONFIG}">config</a>)'
-        rows.append(f"<tr{' class=best' if index == best else ''}>{cells}<td>{doctor}</td><td>{run}</td></tr>")
+        css = f" class={row['verdict']}" if row["verdict"] in ("best", "tied") else ""
+        rows.append(f"<tr{css}>{cells}<td>{doctor}</td><td>{run}</td></tr>")
     order = "lower" if lower_is_better(comparison.objective) else "higher"
     title = f"{len(ranked)} runs: " + (", ".join(comparison.varied) or "one config")
+    confidence = f"{comparison.settings.confidence:.0%}"
     parts = [
         "<!DOCTYPE html>", f'<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>',
         f"<style>{STYLE}</style></head><body>", f"<h1>{escape(title)}</h1>", _context(comparison, out),
-        f"<p>{len(ranked)} runs, sorted by {escape(comparison.objective)} ({order} is better); the best is "
-        "highlighted. Click a column to sort.</p>",
+        f"<p>{len(ranked)} runs, sorted by {escape(comparison.objective)} ({order} is better), {confidence} "
+        "intervals in brackets. A config is highlighted as best only when its lead is supported; configs tied "
+        "for best are shaded. Click a column to sort.</p>",
         f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>',
     ]  # fmt: skip
-    if comparison.verdict:
-        parts.append(f"<h2>Seed groups</h2><p>{escape(comparison.verdict)}</p>")
+    if len(comparison.verdicts) > 1:
+        heads, body = verdict_rows(comparison)
+        table = "".join(f"<th>{escape(h)}</th>" for h in heads)
+        table += "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in body)
+        parts.append(
+            f'<h2>How sure is this comparison?</h2><p id="summary">{escape(comparison.summary)}</p>'
+            f'<table class="verdicts">{table}</table><p>{escape(comparison.method)}</p>'
+        )
     failed = ranked[ranked["status"] == "failed"]
     if len(failed):
         items = "".join(f"<li>{escape(r['name'])}: {escape(r['reason'])}</li>" for _, r in failed.iterrows())

@@ -51,23 +51,23 @@ def header(key: str) -> str:
     return key[: -len(NAME)] if key.endswith(NAME) else key
 
 
-def run_labels(records, varied: list[str] | None = None) -> list[str]:
+def run_labels(records, varied: list[str] | None = None, seed: bool = True) -> list[str]:
     """One name per run: the differing command-line choices (group options first), else the differing
-    config choices, else the run folder's name."""
+    config choices, else the run folder's name. seed=False: the name of the run's config (seeds alike)."""
     keys = sorted({k for r in records for k in r.overrides})
     differing = [k for k in keys if len({r.overrides.get(k) for r in records}) > 1]
     groups = [k for k in differing if "." not in k]
     inner = [k for k in differing if "." in k and k.split(".")[0] not in groups]
     chosen = [*(k for k in groups if k != "seed"), *(k for k in inner if k != "seed")]
-    chosen += [k for k in differing if k == "seed"]
+    chosen += [k for k in differing if k == "seed" and seed]
     if chosen:
         return [", ".join(f"{k}={short(_parsed(r.overrides.get(k)))}" for k in chosen) for r in records]
     if varied is None:
         varied = varied_keys(records)
-    columns = [k for k in component_keys(records, varied) if k != "data"][:3]
+    columns = [k for k in component_keys(records, varied) if k != "data" and (seed or k != "seed")][:3]
     if columns:
         return [", ".join(f"{header(k)}={short(r.config.get(k))}" for k in columns) for r in records]
-    return [Path(r.path).name for r in records]
+    return [Path(r.path).name if seed else "one config" for r in records]
 
 
 def _parsed(value):

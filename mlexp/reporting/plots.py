@@ -42,11 +42,14 @@ def learning_curves(rows: list[dict[str, float]], path: Path, title: str = "", s
 
 
 def comparison_figures(comparison, folder: Path) -> list[Path]:
-    """Overlaid learning curves per swept key, and the test score per run (or per seed group)."""
+    """Overlaid learning curves per swept key, the verdicts, the test score per config, the doctor's grid."""
     figures = []
     for key in comparison.swept_keys():
         path = folder / f"curves_{_safe(key)}.png"
         _overlaid_curves(comparison.records, key, path, comparison.score)
+        figures.append(path)
+    path = folder / "verdicts.png"
+    if _verdict_chart(comparison, path):
         figures.append(path)
     path = folder / f"{comparison.test_metric}.png"
     if _test_score_bars(comparison, path):
@@ -137,41 +140,76 @@ def _overlaid_curves(records, key: str, path: Path, score: str = "accuracy") -> 
 
 
 def _test_score_bars(comparison, path: Path) -> bool:
-    """The test score per run (or seed group): values on the bars, the axis from 0, names from meaning."""
+    """The test score per config with its interval (over seeds, or from the test samples): values on the
+    bars, the axis from 0, names from meaning."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mlexp.reporting.names import header
-
-    table, test = comparison.table, comparison.test_metric
-    if comparison.groups is not None:
-        groups = comparison.groups
-        keys = [c for c in groups.columns if c in comparison.varied]
-        labels = [", ".join(f"{header(k)}={row[k]}" for k in keys) for _, row in groups.iterrows()]
-        heights, errors = groups[f"{test}_mean"], groups[f"{test}_std"].fillna(0)
+    test = comparison.test_metric
+    shown = [(name, e) for name, e in comparison.test_estimates.items() if e is not None]
+    if not shown:  # no interval known (old regressions): the bare scores per run
+        scored = comparison.table[comparison.table[test].notna()]
+        shown = [(name, None) for name in scored["name"]]
+        heights = list(scored[test])
     else:
-        scored = table[table[test].notna()]
-        labels = list(scored["name"])
-        heights, errors = scored[test], None
-    if len(heights) == 0:
+        heights = [e.mean for _, e in shown]
+    if not heights:
         return False
+    labels = [name for name, _ in shown]
+    errors = None
+    if all(e is not None for _, e in shown):
+        errors = [[e.mean - e.low for _, e in shown], [e.high - e.mean for _, e in shown]]
     width = max(6, 0.8 * len(labels) + 3)
     fig, ax = plt.subplots(figsize=(width, 4.5), layout="constrained")
     colours = [PALETTE[i % len(PALETTE)] for i in range(len(labels))]
     bars = ax.bar(range(len(labels)), heights, yerr=errors, capsize=4, color=colours)
-    shown = "{:.3f}" if comparison.score == "accuracy" else "{:.4g}"
-    ax.bar_label(bars, labels=[shown.format(h) for h in heights], padding=3, fontsize=8)
+    form = "{:.3f}" if comparison.score == "accuracy" else "{:.4g}"
+    ax.bar_label(bars, labels=[form.format(h) for h in heights], padding=3, fontsize=8)
     ax.set_xticks(range(len(labels)), [_wrap(label) for label in labels], rotation=20, ha="right", fontsize=8)
-    spread = " (mean ± std over seeds)" if errors is not None else ""
+    spread = f" ({comparison.settings.confidence:.0%} interval)" if errors is not None else ""
     ax.set_ylabel(test.replace("_", " ") + spread)
-    top = float(max(heights)) + (float(max(errors)) if errors is not None else 0.0)
+    top = max(e.high for _, e in shown) if errors is not None else float(max(heights))
     ax.set_ylim(0.0, min(1.08, top * 1.12) if comparison.score == "accuracy" else top * 1.15)  # honest: from 0
     better = "higher" if comparison.score == "accuracy" else "lower"
-    ax.set_title(f"Which run scores best on the test split? ({test.replace('_', ' ')}, {better} is better)",
+    ax.set_title(f"Which config scores best on the test split? ({test.replace('_', ' ')}, {better} is better)",
                  fontsize=10)  # fmt: skip
     ax.grid(axis="y", alpha=0.3)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    return True
+
+
+VERDICT_COLOURS = {"best": "#009E73", "tied": "#0072B2", "undecided": "#E69F00", "worse": "#999999"}
+
+
+def _verdict_chart(comparison, path: Path) -> bool:
+    """Each config's objective with its interval, coloured by verdict, the leader's mean as a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = [v for v in comparison.verdicts if v.mean is not None]
+    if len(shown) < 2:
+        return False
+    fig, ax = plt.subplots(figsize=(8, 1.4 + 0.45 * len(shown)), layout="constrained")
+    for i, v in enumerate(shown):
+        colour = VERDICT_COLOURS.get(v.verdict, "#000000")
+        if v.low is not None:
+            ax.plot([v.low, v.high], [i, i], color=colour, linewidth=3, solid_capstyle="butt")
+        ax.plot([v.mean], [i], "o", color=colour, markersize=7)
+        ax.annotate(f" {v.verdict} (n={v.n})", (v.high if v.high is not None else v.mean, i), va="center", fontsize=8)
+    leader = next(v for v in shown if v.difference is None)
+    ax.axvline(leader.mean, color="grey", linestyle=":", linewidth=1)
+    ax.set_yticks(range(len(shown)), [_wrap(v.name, 40) for v in shown], fontsize=8)
+    ax.invert_yaxis()
+    ax.margins(x=0.25)
+    ax.set_xlabel(f"{comparison.objective} ({comparison.settings.confidence:.0%} interval)")
+    ax.set_title("Which configs can be told apart? (dotted: the leader's mean)", fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100)
     plt.close(fig)

@@ -1,0 +1,54 @@
+"""Hydra's basic sweeper plus `sweep.seeds=N`: every config of the sweep repeated with seeds 0..N-1.
+
+Seed i of config A and seed i of config B share their split, data order and initial weights, so their
+scores can be compared seed by seed (a paired design). The seed varies slowest: the first round of jobs
+is every config at seed 0, so an interrupted sweep still holds a complete comparison.
+"""
+
+# No `from __future__ import annotations`: Hydra's plugin scan imports this module outside sys.modules,
+# where dataclasses cannot resolve string annotations.
+from dataclasses import dataclass
+from typing import Any
+
+# Hydra exports no public base for a sweeper that keeps the basic sweep syntax; hydra-core is pinned <1.4.
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.config_store import ConfigStore
+from omegaconf import OmegaConf
+
+NAME = "mlexp"
+MAX_SEEDS = 1000
+
+
+@dataclass
+class SeedSweeperConf:
+    _target_: str = "hydra_plugins.mlexp_sweeper.seeds.SeedSweeper"
+    max_batch_size: int | None = None
+    params: dict[str, str] | None = None
+
+
+ConfigStore.instance().store(group="hydra/sweeper", name=NAME, node=SeedSweeperConf, provider="mlexp")
+
+
+def seeds_of(config) -> int:
+    """sweep.seeds as composed (command line or YAML); 1 when absent. A bad value is a config error."""
+    from mlexp.errors import ConfigError
+
+    value = OmegaConf.select(config, "sweep.seeds", default=1)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SEEDS:
+        raise ConfigError("sweep.seeds", value, f"an integer in [1, {MAX_SEEDS}] (the seeds 0..N-1 of every config)")
+    return value
+
+
+class SeedSweeper(BasicSweeper):
+    def sweep(self, arguments: list[str]) -> Any:
+        seeds = seeds_of(self.config)
+        if seeds > 1:
+            swept = [a.split("=", 1)[0].lstrip("+~") for a in arguments] + list(self.params)
+            if "seed" in swept:
+                from mlexp.errors import ConfigError
+
+                raise ConfigError(
+                    "sweep.seeds", seeds, f"no seed= beside it (sweep.seeds={seeds} runs seeds 0..{seeds - 1})"
+                )
+            self.params = {"seed": f"range(0,{seeds})", **self.params}  # first: the seed varies slowest
+        return super().sweep(arguments)
