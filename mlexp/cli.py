@@ -51,13 +51,17 @@ def _compare(argv: list[str]) -> int:
     parser.add_argument(
         "--objective", help=f"metric to rank by (default: {compare.OBJECTIVE}, best_val_mae for regressions)"
     )
+    parser.add_argument("--confidence", type=float, help="of intervals and verdicts (default: the sweep's, or 0.95)")
+    parser.add_argument(
+        "--min-difference", type=float, help="differences smaller than this do not matter (default: the sweep's, or 0)"
+    )
     args = parser.parse_args(argv)
     if args.objective is not None and args.objective not in compare.OBJECTIVES:
         raise MlexpError(f"--objective: got {args.objective!r}; expected one of {', '.join(compare.OBJECTIVES)}")
     out = args.out or compare.default_output(args.paths)
     if args.out and holds_results(args.out) and not (args.out / "multirun.yaml").is_file():
         raise MlexpError(f"--out: got {args.out}, which holds a run's results; expected another folder")
-    result = compare.compare(args.paths, out, args.objective)
+    result = compare.compare(args.paths, out, args.objective, compare.settings_of(args.paths, args))
     print(compare.console_table(result))
     print(f"Report: {out / compare.REPORT}")
     damaged = [r for r in result.records if r.status == "unreadable"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import warnings
 from html.parser import HTMLParser
 from pathlib import Path
@@ -81,12 +82,12 @@ def test_optimizer_sweep_reads_at_a_glance(mlexp, tmp_path):
     assert summary["name"].tolist() == ["optimizer=adam", "optimizer=sgd"]
     assert [c for c in summary.columns if c.startswith("optimizer")] == ["optimizer.name"]  # not eleven columns
     report = (sweep / "comparison.md").read_text()
-    assert "|  | name | optimizer | best_val_accuracy |" in report
+    assert "| verdict | name | optimizer | best_val_accuracy | test_accuracy |" in report
     assert "([config](0/resolved_config.yaml))" in report
     page = _Page()
     page.feed((sweep / "report.html").read_text())
-    assert page.rows == 3 and page.scripts == 1  # header and two runs; the sorting script
-    assert page.headers[:3] == ["name", "optimizer", "best_val_accuracy"] and "doctor" in page.headers
+    assert page.rows == 6 and page.scripts == 1  # header and two runs, then the verdicts; the sorting script
+    assert page.headers[:4] == ["verdict", "name", "optimizer", "best_val_accuracy"] and "doctor" in page.headers
     figures = sorted((sweep / "plots").glob("*.png"))
     assert len(page.images) == len(figures) >= 2
     assert all(src.startswith("data:image/png;base64,") for src in page.images)
@@ -160,9 +161,17 @@ def test_report_html_in_a_real_headless_browser(mlexp, tmp_path):
         images = browser.find_elements(By.TAG_NAME, "img")
         assert len(images) == len(list((tmp_path / "outputs/sweep/plots").glob("*.png"))) >= 2
         assert all(browser.execute_script("return arguments[0].naturalWidth", img) > 100 for img in images)
-        names = lambda: [row.find_elements(By.TAG_NAME, "td")[0].text  # noqa: E731
-                         for row in browser.find_elements(By.CSS_SELECTOR, "tbody tr")]  # fmt: skip
-        header = browser.find_elements(By.CSS_SELECTOR, "thead th")[0]
+        verdicts = json.loads((tmp_path / "outputs/sweep/verdict.json").read_text())
+        summary = browser.find_element(By.ID, "summary").text
+        assert summary == verdicts["summary"]
+        cells = [[td.text for td in row.find_elements(By.TAG_NAME, "td")]
+                 for row in browser.find_elements(By.CSS_SELECTOR, "table.verdicts tbody tr")]  # fmt: skip
+        for shown, config in zip(cells, verdicts["configs"], strict=True):
+            assert shown[0] == config["name"] and shown[6] == config["verdict"] and shown[7] == config["why"]
+            assert shown[2] == f"{config['mean']:.4g} [{config['low']:.4g}, {config['high']:.4g}]"
+        names = lambda: [row.find_elements(By.TAG_NAME, "td")[1].text  # noqa: E731
+                         for row in browser.find_elements(By.CSS_SELECTOR, "table.sortable tbody tr")]  # fmt: skip
+        header = browser.find_elements(By.CSS_SELECTOR, "table.sortable thead th")[1]
         header.click()
         assert names() == sorted(names())
         header.click()

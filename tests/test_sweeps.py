@@ -151,10 +151,11 @@ def test_compare_bad_input(mlexp, tmp_path):
 
 
 @pytest.mark.slow
-def test_seed_sweep_report_has_groups_and_error_bars(mlexp, tmp_path):
+def test_seeds_swept_by_hand_pool_into_configs(mlexp, tmp_path):
     result = mlexp("train", "-m", *TINY, "seed=1,2", "model.activation=sigmoid,relu")
     assert result.code == 0, result.err
     report = (sweep_dir(tmp_path) / "comparison.md").read_text()
-    assert "## Seed groups" in report and "| model.activation | n | best_val_accuracy mean ± std |" in report
-    assert "The best group leads the runner-up by" in report
+    verdicts = json.loads((sweep_dir(tmp_path) / "verdict.json").read_text())
+    assert [c["n"] for c in verdicts["configs"]] == [2, 2] and "paired t-test over seeds" in verdicts["method"]
+    assert "## How sure is this comparison?" in report and "| model.activation=relu | 2 |" in report
     assert "curves_seed" not in report

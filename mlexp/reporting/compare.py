@@ -127,21 +127,28 @@ def with_interval(value, low, high) -> str:
     return f"{text(value)} [{text(low)}, {text(high)}]"
 
 
-def settings_of(paths: list[Path | str]) -> verdicts.Settings:
-    """compare.confidence and compare.min_difference as the sweep was launched with (its multirun.yaml),
-    else the defaults."""
+def settings_of(paths: list[Path | str], flags=None) -> verdicts.Settings:
+    """compare.confidence and compare.min_difference: the command's flags (`flags.confidence`,
+    `flags.min_difference`), else as the sweep was launched (its multirun.yaml), else the defaults."""
     import yaml
 
+    from mlexp.config import catalog
+
+    found: dict = {}
     for path in paths:
         try:
             saved = yaml.safe_load((Path(path) / "multirun.yaml").read_text(encoding="utf-8"))
-            section = saved.get("compare") or {}
-            return verdicts.Settings(
-                float(section.get("confidence", stats.CONFIDENCE)), float(section.get("min_difference", 0.0))
-            )
+            found = dict(saved.get("compare") or {})
+            break
         except (OSError, AttributeError, TypeError, ValueError, yaml.YAMLError):
             continue
-    return verdicts.Settings()
+    for key in ("confidence", "min_difference"):
+        if getattr(flags, key, None) is not None:
+            found[key] = getattr(flags, key)
+            catalog.SWEEP_SETTINGS["compare"][key].check(f"--{key.replace('_', '-')}", found[key])
+    return verdicts.Settings(
+        float(found.get("confidence", stats.CONFIDENCE)), float(found.get("min_difference", 0.0))
+    )
 
 
 def compare(

@@ -81,8 +81,9 @@ def write(comparison, ranked, figures: list[Path], out: Path) -> Path:
     ]  # fmt: skip
     if len(comparison.verdicts) > 1:
         heads, body = verdict_rows(comparison)
-        table = "".join(f"<th>{escape(h)}</th>" for h in heads)
+        table = "<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in heads) + "</tr></thead><tbody>"
         table += "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in body)
+        table += "</tbody>"
         parts.append(
             f'<h2>How sure is this comparison?</h2><p id="summary">{escape(comparison.summary)}</p>'
             f'<table class="verdicts">{table}</table><p>{escape(comparison.method)}</p>'
