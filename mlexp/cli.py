@@ -70,6 +70,12 @@ def _compare(argv: list[str]) -> int:
     return 1 if damaged else 0
 
 
+def _explain(argv: list[str]) -> int:
+    from mlexp.explain import main
+
+    return main(argv)
+
+
 def _logging() -> None:
     """Log lines like Hydra's job logging, for verbs that train outside Hydra."""
     import logging
@@ -274,6 +280,7 @@ VERBS: dict[str, Verb] = {
     "train": Verb("compose, validate, train, evaluate and save a run (Hydra overrides, -m, --cfg)", _train),
     "tune": Verb("search hyper-parameters with keras-tuner over a conf/search_space/ space; trials are runs", _tune),
     "compare": Verb("compare run or sweep directories: summary.csv, comparison.md, plots", _compare),
+    "explain": Verb("what differs between two runs (or two configs of sweeps) and whether it matters", _explain),
     "check": Verb("validate a config, build the model and run the pre-flight checks, without training", _check),
     "data": Verb("look at a dataset: splits, class counts, value ranges, sample and augmented images", _data),
     "lr-find": Verb("the learning-rate range test: loss against an exponentially growing rate, a suggestion", _lr_find),

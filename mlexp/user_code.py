@@ -98,8 +98,11 @@ def source(target: str) -> dict[str, Any]:
     path = Path(getattr(module, "__file__", "") or "").resolve() if module else None
     if path is None or not path.is_file():
         return {"target": target}
+    import hashlib
+
     root = next((p for p in path.parents if (p / ".git").exists()), None)
-    return {"target": target, "file": str(path), "git": git_state(root) if root else None}
+    digest = hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()  # mlexp explain: edited, not committed
+    return {"target": target, "file": str(path), "hash": digest, "git": git_state(root) if root else None}
 
 
 def targets(cfg) -> list[str]:

@@ -146,9 +146,7 @@ def settings_of(paths: list[Path | str], flags=None) -> verdicts.Settings:
         if getattr(flags, key, None) is not None:
             found[key] = getattr(flags, key)
             catalog.SWEEP_SETTINGS["compare"][key].check(f"--{key.replace('_', '-')}", found[key])
-    return verdicts.Settings(
-        float(found.get("confidence", stats.CONFIDENCE)), float(found.get("min_difference", 0.0))
-    )
+    return verdicts.Settings(float(found.get("confidence", stats.CONFIDENCE)), float(found.get("min_difference", 0.0)))
 
 
 def compare(
