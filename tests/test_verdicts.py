@@ -14,7 +14,7 @@ from conftest import TINY, read_metrics
 from mlexp.reporting import stats
 from mlexp.reporting.collect import RunRecord
 from mlexp.reporting.compare import build
-from mlexp.reporting.verdicts import Settings, run_interval
+from mlexp.reporting.verdicts import run_interval
 
 
 def test_wilson_interval_matches_the_textbook_value():
@@ -211,3 +211,60 @@ def test_compare_flags_override_the_sweeps_settings(mlexp, tmp_path):
     bad = mlexp("compare", str(tmp_path / "s"), "--confidence", "2")
     assert (bad.code, bad.err) == (2, "mlexp compare: Config error at --confidence: got 2.0; expected a number in "
                                       "(0.5, 1).\n")  # fmt: skip
+
+
+@pytest.mark.slow
+def test_aa_on_real_runs_names_a_false_winner_at_most_at_the_nominal_rate(mlexp, tmp_path):
+    """30 runs of one config (seeds 0..29) split 40 times at random into two 'configs' of 3 seeds (and 40
+    times into single runs): each split is an A/A comparison, whose false winners must stay near 5%."""
+    result = mlexp("train", "-m", *TINY, "seed=range(0,30)", "hydra.sweep.dir=aa")
+    assert result.code == 0, result.err
+    records = [r for r in build_records(tmp_path / "aa") if r.status == "completed"]
+    assert len(records) == 30
+    scores = [r.metrics["best_val_accuracy"] for r in records]
+    assert len(set(scores)) > 3  # the seeds do make noise: the test below is not trivially tied
+    rng, trials = np.random.default_rng(0), 40
+    limit = trials * 0.05 + 3 * math.sqrt(trials * 0.05 * 0.95)  # the count's binomial spread
+    seeded_wins = single_wins = 0
+    for _ in range(trials):
+        picked = rng.choice(len(records), 6, replace=False)
+        a = stats.Config("A", {i: scores[j] for i, j in enumerate(picked[:3])})
+        b = stats.Config("B", {i: scores[j] for i, j in enumerate(picked[3:])})
+        seeded_wins += any(v.verdict == "best" for v in stats.decide([a, b], True))
+        one = [records[j].metrics for j in picked[:2]]
+        singles = [stats.Config(n, {0: m["best_val_accuracy"]}, run_interval(m, "best_val_accuracy"),
+                                m["samples"]["val"]) for n, m in zip("AB", one, strict=True)]  # fmt: skip
+        single_wins += any(v.verdict == "best" for v in stats.decide(singles, True))
+    assert seeded_wins <= limit and single_wins <= limit, (seeded_wins, single_wins)
+
+
+def build_records(sweep: Path):
+    from mlexp.reporting.collect import find_runs, load_run
+
+    return [load_run(p) for p in find_runs([sweep])]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("overrides", "winner"),
+    [
+        (["trainer.epochs=3", "optimizer.learning_rate=1e-4,1e-3"], "optimizer.learning_rate=0.001"),
+        (["trainer.epochs=3", "model.hidden_units=[64,64,64,64]", "model.activation=sigmoid,relu"],
+         "model.activation=relu"),
+    ],
+)  # fmt: skip
+def test_a_real_difference_is_declared_on_digits(mlexp, tmp_path, overrides, winner):
+    result = mlexp("train", "-m", "trainer.verbose=0", "sweep.seeds=3", *overrides, "hydra.sweep.dir=real")
+    assert result.code == 0, result.err
+    found = json.loads((tmp_path / "real/verdict.json").read_text())
+    assert [(c["name"], c["verdict"]) for c in found["configs"]][0] == (winner, "best"), found["summary"]
+    assert found["configs"][1]["verdict"] == "worse" and found["configs"][1]["p_adjusted"] < 0.05
+    # One seed (the default) is enough for a difference this large: the validation samples' noise alone.
+    single = compare_single_seed(tmp_path / "real")
+    assert [v.verdict for v in single] == ["best", "worse"]
+
+
+def compare_single_seed(sweep: Path):
+    from mlexp.reporting.compare import build
+
+    return build([r for r in build_records(sweep) if r.config.get("seed") == 0]).verdicts
