@@ -35,6 +35,8 @@ class SweepReport(Callback):
             verdict = {"report": str(sweep_dir / HTML), "jobs": len(comparison.records), "failed": failed}
             self.verdict.write_text(json.dumps(verdict), encoding="utf-8")
         counts = comparison.table["status"].value_counts().to_dict()
+        if comparison.summary:
+            log.info("Verdict: %s", comparison.summary)
         log.info(
             "Sweep report: %s (and %s; %s)", sweep_dir / HTML, REPORT, ", ".join(f"{n} {s}" for s, n in counts.items())
         )

@@ -31,7 +31,7 @@ def venv(tmp_path_factory) -> Path:
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
-    for name in ("conf", "mlexp"):
+    for name in ("conf", "mlexp", "hydra_plugins"):
         shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     pip = [sys.executable, "-m", "pip"]
     run(*pip, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", root / "dist", source, cwd=root)
@@ -53,6 +53,8 @@ def test_the_wheel_trains_checks_compares_reruns_and_tunes_from_any_folder(venv,
     assert json.loads((tmp_path / "r/metrics.json").read_text())["status"] == "completed"
     assert "Parameters:" in run(mlexp, "check", *TINY, cwd=tmp_path).stdout
     assert "Report: " in run(mlexp, "compare", "r", "--out", "cmp", cwd=tmp_path).stdout
+    run(mlexp, "train", "-m", *TINY, "sweep.seeds=2", "hydra.sweep.dir=s", cwd=tmp_path)  # the shipped sweeper
+    assert [c["n"] for c in json.loads((tmp_path / "s/verdict.json").read_text())["configs"]] == [2]
     assert "The rerun is identical" in run(mlexp, "rerun", "r", cwd=tmp_path).stdout
     assert "nothing to resume" in run(mlexp, "resume", "r", cwd=tmp_path).stdout
     run(mlexp, "tune", *TINY, "tuner.max_trials=1", "hydra.run.dir=t", cwd=tmp_path)
