@@ -20,6 +20,21 @@ class SweepReport(Callback):
         # with joblib), but Hydra returns nothing from a multirun, so the verdict travels through it.
         self.verdict = Path(verdict) if verdict else None
 
+    def on_multirun_start(self, config, **kwargs: Any) -> None:
+        """sweep.seeds needs mlexp's sweeper (which adds the seeds): say so before any job runs."""
+        from omegaconf import OmegaConf
+
+        from mlexp.claim import Refused
+        from mlexp.errors import ConfigError
+
+        seeds = OmegaConf.select(config, "sweep.seeds", default=1)
+        target = str(OmegaConf.select(config, "hydra.sweeper._target_", default=""))
+        if seeds != 1 and not target.startswith("hydra_plugins.mlexp_sweeper."):
+            chosen = config.hydra.runtime.choices.get("hydra/sweeper")
+            expected = f"1 with hydra/sweeper={chosen} (only mlexp's sweeper adds seeds)"
+            error = ConfigError("sweep.seeds", seeds, expected)
+            raise Refused(error)  # Hydra turns a callback's Exception into a warning
+
     def on_multirun_end(self, config, **kwargs: Any) -> None:
         from mlexp.reporting.compare import REPORT, compare
         from mlexp.reporting.html import REPORT as HTML

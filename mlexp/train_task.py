@@ -121,7 +121,7 @@ def _check_search(cfg: DictConfig, choices) -> None:
 
 
 def _check_seeds(cfg: DictConfig, hydra_cfg) -> None:
-    """sweep.seeds repeats a sweep's configs: it needs -m, and mlexp's sweeper (which adds the seeds)."""
+    """sweep.seeds repeats a sweep's configs: it needs -m (the sweep report's callback checks the sweeper)."""
     from hydra.types import RunMode
     from omegaconf import OmegaConf
 
@@ -132,9 +132,6 @@ def _check_seeds(cfg: DictConfig, hydra_cfg) -> None:
         raise ConfigError(
             "sweep.seeds", seeds, f"1 for a single run; add -m to run every config with seeds 0..{seeds - 1}"
         )
-    if not any(str(o).split("=", 1)[0].lstrip("+~") == "seed" for o in hydra_cfg.overrides.task):
-        sweeper = hydra_cfg.runtime.choices.get("hydra/sweeper")
-        raise ConfigError("sweep.seeds", seeds, f"mlexp's sweeper (hydra/sweeper=mlexp), not {sweeper}, to add seeds")
 
 
 def _objective(cfg: DictConfig, score: str = "accuracy") -> str:

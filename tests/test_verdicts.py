@@ -183,6 +183,9 @@ def yaml_overrides(run: Path) -> tuple[str, str]:
         (["-m", "sweep.seeds=3", "seed=1,2"], "Config error at sweep.seeds: got 3; expected no seed= beside it "
                                               "(sweep.seeds=3 runs seeds 0..2).\n"),
         (["sweep.seeds=0"], "Config error at sweep.seeds: got 0; expected an integer in [1, 1000].\n"),
+        (["-m", "sweep.seeds=2", "hparams_search=optuna", "search_space=digits_small"],
+         "Config error at sweep.seeds: got 2; expected 1 with hydra/sweeper=optuna (only mlexp's sweeper adds "
+         "seeds).\n"),
         (["compare.confidence=95"], "Config error at compare.confidence: got 95; expected a number in (0.5, 1).\n"),
     ],
 )  # fmt: skip

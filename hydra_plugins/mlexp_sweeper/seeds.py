@@ -26,7 +26,11 @@ class SeedSweeperConf:
     params: dict[str, str] | None = None
 
 
-ConfigStore.instance().store(group="hydra/sweeper", name=NAME, node=SeedSweeperConf, provider="mlexp")
+# Also under Hydra's default name, `basic`: every multirun gets sweep.seeds (with sweep.seeds=1 it is
+# Hydra's basic sweeper exactly), and configs that choose another sweeper (hparams_search=optuna) still
+# override the default as before. Hydra imports plugins after its own core plugins: this entry wins.
+for name in (NAME, "basic"):
+    ConfigStore.instance().store(group="hydra/sweeper", name=name, node=SeedSweeperConf, provider="mlexp")
 
 
 def seeds_of(config) -> int:
