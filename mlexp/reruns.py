@@ -195,5 +195,10 @@ def _resume_sweep(sweep_dir: Path) -> int:
     from mlexp import train_task
     from mlexp.hydra_app import config_flags
 
-    flags = config_flags(OmegaConf.create(multirun).hydra)  # the config folders the sweep was composed from
-    return train_task.run(["-m", *flags, *overrides, f"hydra.sweep.dir={sweep_dir}"], resume=True)
+    hydra = OmegaConf.create(multirun).hydra
+    flags = config_flags(hydra)  # the config folders the sweep was composed from
+    # The sweeper and launcher as chosen (hydra/sweeper=race, hydra/launcher=joblib, their settings);
+    # not the folder, mode and callback settings that mlexp and the relaunch set themselves.
+    own = ("hydra.sweep.dir=", "hydra.mode=", "hydra.callbacks.", "hydra.searchpath=")
+    chosen = [str(o) for o in hydra.overrides.hydra if not str(o).startswith(own)]
+    return train_task.run(["-m", *flags, *chosen, *overrides, f"hydra.sweep.dir={sweep_dir}"], resume=True)

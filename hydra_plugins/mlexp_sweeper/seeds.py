@@ -16,7 +16,6 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
 NAME = "mlexp"
-MAX_SEEDS = 1000
 
 
 @dataclass
@@ -33,26 +32,26 @@ for name in (NAME, "basic"):
     ConfigStore.instance().store(group="hydra/sweeper", name=name, node=SeedSweeperConf, provider="mlexp")
 
 
-def seeds_of(config) -> int:
-    """sweep.seeds as composed (command line or YAML); 1 when absent. A bad value is a config error."""
-    from mlexp.errors import ConfigError
+def checked(config, section: str) -> dict:
+    """A sweep settings section (sweep, race, compare) as composed, checked by validation's own rules
+    before any job runs; mlexp's defaults where the config has none."""
+    from mlexp.config import catalog
+    from mlexp.config.validate import check_section
 
-    value = OmegaConf.select(config, "sweep.seeds", default=1)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SEEDS:
-        raise ConfigError("sweep.seeds", value, f"an integer in [1, {MAX_SEEDS}] (the seeds 0..N-1 of every config)")
-    return value
+    values = OmegaConf.to_container(OmegaConf.select(config, section, default={}) or {}, resolve=True)
+    check_section(section, values, catalog.SWEEP_SETTINGS[section], section)
+    return {**catalog.SWEEP_DEFAULTS[section], **values}
 
 
 class SeedSweeper(BasicSweeper):
     def sweep(self, arguments: list[str]) -> Any:
-        seeds = seeds_of(self.config)
+        seeds = checked(self.config, "sweep")["seeds"]
         if seeds > 1:
             swept = [a.split("=", 1)[0].lstrip("+~") for a in arguments] + list(self.params)
             if "seed" in swept:
                 from mlexp.errors import ConfigError
 
-                raise ConfigError(
-                    "sweep.seeds", seeds, f"no seed= beside it (sweep.seeds={seeds} runs seeds 0..{seeds - 1})"
-                )
+                expected = f"no seed= beside it (sweep.seeds={seeds} runs seeds 0..{seeds - 1})"
+                raise ConfigError("sweep.seeds", seeds, expected)
             self.params = {"seed": f"range(0,{seeds})", **self.params}  # first: the seed varies slowest
         return super().sweep(arguments)

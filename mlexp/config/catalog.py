@@ -211,6 +211,12 @@ SEARCH_KEYS = ("tuner", "search_space", "hparams_search")  # what a search adds;
 # A sweep's own settings (conf/train.yaml): checked with the run config, never part of it.
 SWEEP_SETTINGS: dict[str, dict[str, Rule]] = {
     "sweep": {"seeds": integer(1, 1000)},
+    "race": {"min_seeds": integer(2, 1000), "max_seeds": integer(2, 1000)},
     "compare": {"confidence": number(0.5, 1, lo_open=True, hi_open=True), "min_difference": number(0)},
+}
+SWEEP_DEFAULTS = {  # as conf/train.yaml sets them, for configs composed without them (a user's own primary)
+    "sweep": {"seeds": 1},
+    "race": {"min_seeds": 3, "max_seeds": 10},
+    "compare": {"confidence": 0.95, "min_difference": 0.0},
 }
 SEED = integer(0, 2**32 - 1)  # NumPy's seed range (keras.utils.set_random_seed seeds NumPy too)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from mlexp import runs
-from mlexp.reporting import stats, verdicts
+from mlexp.reporting import race_report, stats, verdicts
 from mlexp.reporting.collect import RunRecord, find_runs, load_run, text
 from mlexp.reporting.names import component_keys, header, run_labels, varied_keys
 from mlexp.reporting.stats import Estimate, Verdict
@@ -204,7 +204,11 @@ def write_report(comparison: Comparison, out: Path) -> Path:
         run_dirs.setdefault(row["config"], []).append(_relative(row["run"], out))
     verdicts.write(out / verdicts.VERDICT, comparison.verdicts, comparison.objective, comparison.settings, run_dirs)
     figures = comparison_figures(comparison, out / "plots")
-    runs.write_text(out / REPORT, markdown(comparison, [f.relative_to(out) for f in figures], out))
+    race = race_report.read(out)  # a race's record (hydra/sweeper=race): its own section and figure
+    extra = race_report.markdown(race, comparison, out) if race else []
+    if race and race_report.figure(race, out / "plots" / "race.png"):
+        figures.insert(0, out / "plots" / "race.png")
+    runs.write_text(out / REPORT, markdown(comparison, [f.relative_to(out) for f in figures], out, extra))
     write_html(comparison, ranked(comparison), [f.relative_to(out) for f in figures], out)
     log.info("Comparison of %d runs: %s", len(comparison.records), out / REPORT)
     return out / REPORT
@@ -217,7 +221,7 @@ def ranked(comparison: Comparison) -> pd.DataFrame:
     )
 
 
-def markdown(comparison: Comparison, figures: list[Path], out: Path) -> str:
+def markdown(comparison: Comparison, figures: list[Path], out: Path, extra: list[str] = ()) -> str:
     table = ranked(comparison)
     counts = table["status"].value_counts()
     confidence = f"{comparison.settings.confidence:.0%}"
@@ -250,6 +254,8 @@ def markdown(comparison: Comparison, figures: list[Path], out: Path) -> str:
         lines += ["", "## How sure is this comparison?", "", comparison.summary, ""]
         lines += _table(*verdict_rows(comparison))
         lines += ["", comparison.method]
+    if extra:
+        lines += ["", *extra]
     if figures:
         lines += ["", "## Figures", ""]
         lines += [f"![{f.stem}]({f.as_posix()})" for f in figures]

@@ -44,6 +44,7 @@ def _image(path: Path) -> str:
 
 
 def write(comparison, ranked, figures: list[Path], out: Path) -> Path:
+    from mlexp.reporting import race_report
     from mlexp.reporting.compare import verdict_rows, with_interval
     from mlexp.reporting.names import header
 
@@ -87,6 +88,14 @@ def write(comparison, ranked, figures: list[Path], out: Path) -> Path:
         parts.append(
             f'<h2>How sure is this comparison?</h2><p id="summary">{escape(comparison.summary)}</p>'
             f'<table class="verdicts">{table}</table><p>{escape(comparison.method)}</p>'
+        )
+    race = race_report.read(out)
+    if race:
+        sentence, rows = race_report.table(race, comparison, out)
+        cells = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+        parts.append(
+            f"<h2>The race</h2><p>{escape(sentence)}</p><table><thead><tr><th>config</th><th>seeds run</th>"
+            f"<th>left after seed</th><th>why</th></tr></thead><tbody>{cells}</tbody></table>"
         )
     failed = ranked[ranked["status"] == "failed"]
     if len(failed):

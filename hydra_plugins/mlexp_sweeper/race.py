@@ -1,0 +1,97 @@
+"""hydra/sweeper=race: the sweep's configs race seed by seed; a config leaves once a paired test says it
+is worse than the best, so compute goes where the answer is still open (mlexp.race holds the rules).
+
+    mlexp train -m hydra/sweeper=race model.activation=relu,tanh,sigmoid model.kernel_initializer=zeros,he_normal
+
+Each round is one batch for the configured launcher (basic, joblib, Ray, SLURM); every job is an ordinary
+run folder, numbered in the order it was launched, so `mlexp resume SWEEP` replays the same decisions
+from the finished jobs and goes on where the race stopped.
+"""
+
+# No `from __future__ import annotations`: see seeds.py.
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Hydra exports no public base for a sweeper that keeps the basic sweep syntax; hydra-core is pinned <1.4.
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra.core.config_store import ConfigStore
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
+
+from .seeds import checked
+
+log = logging.getLogger("mlexp")
+
+
+@dataclass
+class RaceSweeperConf:
+    _target_: str = "hydra_plugins.mlexp_sweeper.race.RaceSweeper"
+    max_batch_size: int | None = None
+    params: dict[str, str] | None = None
+
+
+ConfigStore.instance().store(group="hydra/sweeper", name="race", node=RaceSweeperConf, provider="mlexp")
+
+
+def settings_of(config):
+    """race.min_seeds/max_seeds and compare.confidence/min_difference as composed, checked before any job."""
+    from mlexp.errors import ConfigError
+    from mlexp.race import RaceSettings
+
+    if checked(config, "sweep")["seeds"] != 1:
+        expected = "1 with hydra/sweeper=race (the race adds seeds itself, up to race.max_seeds)"
+        raise ConfigError("sweep.seeds", config.sweep.seeds, expected)
+    race, compare = checked(config, "race"), checked(config, "compare")
+    if race["min_seeds"] > race["max_seeds"]:
+        raise ConfigError("race.min_seeds", race["min_seeds"], f"at most race.max_seeds ({race['max_seeds']})")
+    return RaceSettings(race["min_seeds"], race["max_seeds"], compare["confidence"], compare["min_difference"])
+
+
+class RaceSweeper(BasicSweeper):
+    def sweep(self, arguments: list[str]) -> Any:
+        from mlexp.errors import ConfigError
+        from mlexp.race import Race
+
+        settings = settings_of(self.config)
+        parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
+        overrides = parser.parse_overrides([*self._parse_config(), *arguments])
+        if any(o.get_key_element().lstrip("+~") == "seed" for o in overrides):
+            raise ConfigError("seed", "swept", "no seed= with hydra/sweeper=race (the race runs seeds 0, 1, ...)")
+        [grid] = self.split_arguments(overrides, None)
+        race = Race.of(grid, settings)
+        sweep_dir = Path(self.config.hydra.sweep.dir)
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
+        log.info(
+            "Race of %d configs: up to %d seeds each; from seed %d on, a config that is worse leaves",
+            len(race.entrants), settings.max_seeds, settings.min_seeds - 1,
+        )  # fmt: skip
+        returns, job = [], 0
+        for seed in range(settings.max_seeds):
+            live = race.live
+            batch = [[*entrant.overrides, f"seed={seed}"] for entrant in live]
+            self.validate_batch_is_legal(batch)
+            results = self.launcher.launch(batch, initial_job_idx=job)
+            for i, (entrant, result) in enumerate(zip(live, results, strict=True)):
+                race.record(entrant, seed, _run_dir(result, sweep_dir / str(job + i)), sweep_dir)
+            job += len(batch)
+            returns.append(results)
+            race.judge(seed)
+            race.save(sweep_dir)
+            gone = [e.name for e in live if e.left is not None]
+            gone = "; left: " + "; ".join(gone) if gone else ""
+            log.info("Race, seed %d: %d config(s) on%s", seed, len(race.live), gone)
+            if race.stopped:
+                break
+        log.info("Race stopped %s: %d of the full grid's %d jobs", race.stopped, job, len(grid) * settings.max_seeds)
+        return returns
+
+
+def _run_dir(result, fallback: Path) -> Path:
+    """The job's run folder, as Hydra resolved it (any hydra.sweep.subdir)."""
+    try:
+        return Path(str(result.hydra_cfg.hydra.runtime.output_dir))
+    except Exception:  # noqa: BLE001 - a launcher that returns no Hydra config: the default subdir
+        return fallback

@@ -1,0 +1,142 @@
+"""hydra/sweeper=race: seeds round by round, worse configs leave, the race in the report, resume."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import read_metrics
+
+from mlexp.race import Race, RaceSettings
+
+# A clear loser: 1e-5 barely moves in one epoch, 1e-2 reaches ~0.85 on digits.
+LR_RACE = ["hydra/sweeper=race", "trainer.epochs=1", "model.hidden_units=[16]", "trainer.verbose=0",
+           "optimizer.learning_rate=1e-5,1e-2", "race.min_seeds=2", "race.max_seeds=3"]  # fmt: skip
+
+
+def finished(folder: Path, metrics: dict) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    return folder
+
+
+def test_a_race_drops_the_worse_config_and_stops(tmp_path):
+    race = Race.of([["lr=1e-5"], ["lr=1e-2"]], RaceSettings(min_seeds=2, max_seeds=3))
+    job = 0
+    for seed, scores in enumerate(((0.10, 0.85), (0.11, 0.86))):
+        for entrant, score in zip(race.live, scores, strict=True):
+            run = finished(
+                tmp_path / str(job), {"status": "completed", "best_val_accuracy": score, "task": "multiclass"}
+            )
+            race.record(entrant, seed, run, tmp_path)
+            job += 1
+        race.judge(seed)
+    slow, fast = race.entrants
+    assert slow.left["after_seed"] == 1 and "worse than the best" in slow.left["reason"]
+    assert fast.left is None and race.stopped == "after seed 1: one config left"
+    saved = race.as_dict()
+    assert (saved["jobs"], saved["full_grid_jobs"]) == (4, 6)
+    assert "Bonferroni over the 2 rounds that may drop a config (each tested at 0.025)" in saved["method"]
+    assert [r["seed"] for r in saved["rounds"]] == [0, 1]
+
+
+def test_a_failed_job_is_a_loss_with_its_reason(tmp_path):
+    race = Race.of([["a=1"], ["a=2"]], RaceSettings())
+    race.record(
+        race.entrants[0], 0, finished(tmp_path / "0", {"status": "failed", "error": "ConfigError: bad"}), tmp_path
+    )
+    race.record(
+        race.entrants[1], 0, finished(tmp_path / "1", {"status": "completed", "best_val_accuracy": 0.5}), tmp_path
+    )
+    race.judge(0)
+    assert race.entrants[0].left == {"after_seed": 0, "reason": "job 0 failed: ConfigError: bad"}
+    assert race.stopped == "after seed 0: one config left"
+
+
+def test_aa_races_drop_a_config_falsely_at_most_at_the_nominal_rate(tmp_path):
+    """Simulated A/A races (3 identical configs, paired seed noise): any false drop in at most ~5%."""
+    rng, trials, drops = np.random.default_rng(11), 400, 0
+    for _ in range(trials):
+        race = Race.of([["c=1"], ["c=2"], ["c=3"]], RaceSettings(min_seeds=3, max_seeds=10))
+        race.objective = "best_val_accuracy"
+        for seed in range(10):
+            shared = rng.normal(0, 0.01)
+            for entrant in race.live:
+                entrant.scores[seed] = 0.9 + shared + rng.normal(0, 0.01)
+            race.judge(seed)
+            if race.stopped:
+                break
+        drops += any(e.left for e in race.entrants)
+    assert drops / trials <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / trials)
+
+
+def test_a_tiny_race_end_to_end(mlexp, tmp_path):
+    result = mlexp("train", "-m", *LR_RACE, "hydra.sweep.dir=race")
+    assert result.code == 0, result.err
+    sweep = tmp_path / "race"
+    race = json.loads((sweep / "race.json").read_text())
+    assert race["stopped"] == "after seed 1: one config left" and (race["jobs"], race["full_grid_jobs"]) == (4, 6)
+    assert sorted(p.name for p in sweep.iterdir() if p.name.isdigit()) == ["0", "1", "2", "3"]
+    assert [read_metrics(sweep / str(i))["status"] for i in range(4)] == ["completed"] * 4
+    slow = race["configs"][0]
+    assert slow["name"] == "optimizer.learning_rate=1e-05" and slow["left"]["after_seed"] == 1
+    report = (sweep / "comparison.md").read_text()
+    assert "## The race" in report and "4 of the full grid's 6 jobs ran, 4 epochs (67% of its 6 epochs)" in report
+    assert "| optimizer.learning_rate=1e-05 | 2 | 1 | difference " in report
+    assert (sweep / "plots/race.png").read_bytes()[:4] == b"\x89PNG" and "![race](plots/race.png)" in report
+    assert "<h2>The race</h2>" in (sweep / "report.html").read_text()
+    verdicts = json.loads((sweep / "verdict.json").read_text())
+    assert [c["verdict"] for c in verdicts["configs"]] == ["best", "worse"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["race.min_seeds=4"], "Config error at race.min_seeds: got 4; expected at most race.max_seeds (3).\n"),
+        (["sweep.seeds=2"], "Config error at sweep.seeds: got 2; expected 1 with hydra/sweeper=race (the race adds "
+                            "seeds itself, up to race.max_seeds).\n"),
+        (["race.max_seeds=1"], "Config error at race.max_seeds: got 1; expected an integer in [2, 1000].\n"),
+    ],
+)  # fmt: skip
+def test_bad_race_settings_are_named_before_any_job(mlexp, tmp_path, extra, message):
+    result = mlexp("train", "-m", *LR_RACE, *extra, "hydra.sweep.dir=race")
+    assert (result.code, result.err) == (2, f"mlexp train: {message}")
+    assert not list((tmp_path / "race").glob("*/metrics.json"))
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_race_then_resume_finishes_it_with_the_same_decisions(mlexp, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    import keras
+
+    from mlexp import callbacks
+
+    class TerminateSeed1(keras.callbacks.Callback):  # the first job of the second round
+        def on_epoch_end(self, epoch, logs=None):
+            if not (tmp_path / "killed").exists() and (tmp_path / "race/1/metrics.json").exists():
+                (tmp_path / "killed").touch()
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    original = callbacks.from_config
+    monkeypatch.setattr(callbacks, "from_config", lambda *a: [*original(*a), TerminateSeed1()])
+    assert mlexp("train", "-m", *LR_RACE, "hydra.sweep.dir=race").code == 130
+    assert read_metrics(tmp_path / "race/2")["status"] == "interrupted"
+    monkeypatch.undo()
+    assert mlexp("resume", str(tmp_path / "race")).code == 0
+    race = json.loads((tmp_path / "race/race.json").read_text())
+    assert race["stopped"] == "after seed 1: one config left" and race["jobs"] == 4
+    assert [read_metrics(tmp_path / f"race/{i}")["status"] for i in range(4)] == ["completed"] * 4
+
+
+@pytest.mark.slow
+def test_a_race_through_the_joblib_launcher(mlexp, tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    result = mlexp("train", "-m", *LR_RACE, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "hydra.sweep.dir=r")
+    assert result.code == 0, result.err
+    race = json.loads((tmp_path / "r/race.json").read_text())
+    assert race["stopped"] == "after seed 1: one config left" and race["jobs"] == 4
