@@ -345,6 +345,40 @@ def image_folder(ctx) -> list[str]:
     ]
 
 
+def race_vs_grid(ctx) -> list[str]:
+    """The exercise sheet's activation x initializer grid (seed 004) on digits: the full grid with
+    race.max_seeds seeds per config against a race (hydra/sweeper=race) up to the same seeds."""
+    seeds = 3 if ctx.tiny else 10
+    grid = ["model.activation=relu,tanh,sigmoid", "model.kernel_initializer=zeros,glorot_uniform,he_normal",
+            "model.hidden_units=[64,64]", f"trainer.epochs={1 if ctx.tiny else 5}", "trainer.verbose=0"]  # fmt: skip
+    full = run(mlexp("train", "-m", *grid, f"sweep.seeds={seeds}", "hydra.sweep.dir=grid"), ctx.work)
+    race = run(mlexp("train", "-m", "hydra/sweeper=race", *grid, f"race.max_seeds={seeds}", "hydra.sweep.dir=race"),
+               ctx.work)  # fmt: skip
+    rows, leaders = [], {}
+    for name, proc in (("full grid", full), ("race", race)):
+        folder = ctx.work / ("grid" if name == "full grid" else "race")
+        verdicts = json.loads((folder / "verdict.json").read_text())
+        epochs = sum(json.loads(p.read_text()).get("epochs_run", 0) for p in folder.glob("*/metrics.json"))
+        jobs = len(list(folder.glob("*/metrics.json")))
+        leader = verdicts["configs"][0]
+        leaders[name] = leader["name"]
+        rows.append(f"| {name} | {jobs} | {epochs} | {proc.wall:.0f} s | {leader['name']} ({leader['verdict']}, "
+                    f"{leader['mean']:.4f}) |")  # fmt: skip
+    spent = [int(r.split(" | ")[2]) for r in rows]
+    stopped = json.loads((ctx.work / "race/race.json").read_text())["stopped"]
+    same = leaders["full grid"] == leaders["race"]
+    return [
+        f"9 configs, up to {seeds} seeds each; race.min_seeds=3, the default confidence 0.95. The race stopped {stopped}.",
+        "",
+        "| sweep | jobs | epochs trained | wall | leader (verdict, best_val_accuracy) |",
+        "| --- | --- | --- | --- | --- |",
+        *rows,
+        "",
+        f"Race / full grid epochs: **{spent[1] / spent[0]:.2f}** (target <= 0.50: "
+        f"{verdict(spent[1] <= spent[0] / 2)}); same leader: {verdict(same)}.",
+    ]
+
+
 FIGURES = {
     "cli": ("CLI latency", cli_latency),
     "overhead": ("Overhead against plain Keras", overhead),
@@ -353,6 +387,7 @@ FIGURES = {
     "time_to_accuracy": ("Time to 0.90 on Fashion-MNIST", time_to_accuracy),
     "memory": ("Memory", memory),
     "image_folder": ("Image folders from disk", image_folder),
+    "race": ("Racing against the full grid", race_vs_grid),
 }
 
 
