@@ -140,3 +140,18 @@ def test_a_race_through_the_joblib_launcher(mlexp, tmp_path):
     assert result.code == 0, result.err
     race = json.loads((tmp_path / "r/race.json").read_text())
     assert race["stopped"] == "after seed 1: one config left" and race["jobs"] == 4
+
+
+@pytest.mark.slow
+def test_an_aa_race_of_identical_configs_ends_tied(mlexp, tmp_path):
+    """Two spellings of one config: seed by seed the runs are identical, so nothing may leave."""
+    from conftest import TINY
+
+    result = mlexp("train", "-m", "hydra/sweeper=race", *TINY, "model.dropout=0.0,0", "race.min_seeds=2",
+                   "race.max_seeds=3", "hydra.sweep.dir=aa")  # fmt: skip
+    assert result.code == 0, result.err
+    race = json.loads((tmp_path / "aa/race.json").read_text())
+    assert [c["left"] for c in race["configs"]] == [None, None]
+    assert race["stopped"] == "after seed 2: race.max_seeds=3 reached" and race["jobs"] == 6
+    verdicts = json.loads((tmp_path / "aa/verdict.json").read_text())
+    assert [c["verdict"] for c in verdicts["configs"]] == ["tied", "tied"]
