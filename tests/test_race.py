@@ -124,7 +124,8 @@ def test_sigterm_during_a_race_then_resume_finishes_it_with_the_same_decisions(m
 
     original = callbacks.from_config
     monkeypatch.setattr(callbacks, "from_config", lambda *a: [*original(*a), TerminateSeed1()])
-    assert mlexp("train", "-m", *LR_RACE, "hydra.sweep.dir=race").code == 130
+    longer = [w.replace("trainer.epochs=1", "trainer.epochs=2") for w in LR_RACE]  # a stop before the last epoch
+    assert mlexp("train", "-m", *longer, "hydra.sweep.dir=race").code == 130
     assert read_metrics(tmp_path / "race/2")["status"] == "interrupted"
     monkeypatch.undo()
     assert mlexp("resume", str(tmp_path / "race")).code == 0
@@ -144,10 +145,13 @@ def test_a_race_through_the_joblib_launcher(mlexp, tmp_path):
 
 @pytest.mark.slow
 def test_an_aa_race_of_identical_configs_ends_tied(mlexp, tmp_path):
-    """Two spellings of one config: seed by seed the runs are identical, so nothing may leave."""
+    """A named variant that changes nothing against `none`: seed by seed the runs are identical, so nothing
+    may leave and the two come out tied."""
     from conftest import TINY
 
-    result = mlexp("train", "-m", "hydra/sweeper=race", *TINY, "model.dropout=0.0,0", "race.min_seeds=2",
+    (tmp_path / "conf/variant").mkdir(parents=True)  # the project's own configs (./conf beside mlexp's)
+    (tmp_path / "conf/variant/same.yaml").write_text("# @package _global_\n# changes nothing, like none\n")
+    result = mlexp("train", "-m", "hydra/sweeper=race", *TINY, "variant=none,same", "race.min_seeds=2",
                    "race.max_seeds=3", "hydra.sweep.dir=aa")  # fmt: skip
     assert result.code == 0, result.err
     race = json.loads((tmp_path / "aa/race.json").read_text())
