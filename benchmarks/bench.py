@@ -368,7 +368,8 @@ def race_vs_grid(ctx) -> list[str]:
     stopped = json.loads((ctx.work / "race/race.json").read_text())["stopped"]
     same = leaders["full grid"] == leaders["race"]
     return [
-        f"9 configs, up to {seeds} seeds each; race.min_seeds=3, the default confidence 0.95. The race stopped {stopped}.",
+        f"9 configs, up to {seeds} seeds each; race.min_seeds=3, the default confidence 0.95. "
+        f"The race stopped {stopped}.",
         "",
         "| sweep | jobs | epochs trained | wall | leader (verdict, best_val_accuracy) |",
         "| --- | --- | --- | --- | --- |",
