@@ -197,8 +197,7 @@ def _outcome(found: dict) -> str:
     leader, other = found["outcome"][0], found["outcome"][-1]
     if other["verdict"] == "failed" or leader["verdict"] == "failed":
         return "Outcome: one side has no score."
-    shown = lambda v: verdicts_text(v)  # noqa: E731
-    head = f"Outcome ({found['objective']}): A {shown(_named(found, 'A'))}, B {shown(_named(found, 'B'))}; "
+    head = f"Outcome ({found['objective']}): A {_shown(_named(found, 'A'))}, B {_shown(_named(found, 'B'))}; "
     if other["verdict"] == "worse":
         return head + f"{leader['name']} is better: {other['why']}."
     if other["verdict"] == "tied":
@@ -210,7 +209,7 @@ def _named(found: dict, name: str) -> dict:
     return next(v for v in found["outcome"] if v["name"] == name)
 
 
-def verdicts_text(v: dict) -> str:
+def _shown(v: dict) -> str:
     from mlexp.reporting.compare import with_interval
 
     return with_interval(v["mean"], v["low"], v["high"])

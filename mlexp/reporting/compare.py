@@ -55,11 +55,6 @@ class Comparison:
         return [r for r in self.records if r.status == "failed"]
 
     @property
-    def seeded(self) -> bool:
-        """Are some configs run with several seeds (intervals over seeds)?"""
-        return any(v.n > 1 for v in self.verdicts)
-
-    @property
     def summary(self) -> str:
         return verdicts.summary(self.verdicts, self.objective) if len(self.verdicts) > 1 else ""
 
