@@ -126,13 +126,15 @@ def _config(s: Side, metric_of) -> stats.Config:
 
 def parting_epoch(a: Side, b: Side, confidence: float) -> dict | None:
     """The first epoch whose validation scores differ beyond the noise (paired over seeds, or by each run's
-    validation samples), with who was ahead; None when the curves never part."""
+    validation samples; each epoch tested at (1 - confidence) / epochs), with who was ahead; None when the
+    curves never part."""
     metric = f"val_{a.score}"
     histories = [r.history for r in a.records + b.records]
     if any(h.empty or metric not in h for h in histories):
         return None
     epochs = min(len(h) for h in histories)
     sign = -1 if lower_is_better(metric) else 1
+    confidence = 1 - (1 - confidence) / max(epochs, 1)  # one look per epoch: Bonferroni, so noise rarely "parts"
     for i in range(epochs):
         at = lambda r: float(r.history[metric].iloc[i])  # noqa: E731, B023
         d = stats.compare_to_best(_config(a, at), _config(b, at), sign, confidence)
