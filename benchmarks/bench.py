@@ -367,6 +367,10 @@ def race_vs_grid(ctx) -> list[str]:
     spent = [int(r.split(" | ")[2]) for r in rows]
     stopped = json.loads((ctx.work / "race/race.json").read_text())["stopped"]
     same = leaders["full grid"] == leaders["race"]
+    # No race can drop a config the full grid itself cannot tell from the winner: those run every seed.
+    grid_verdicts = json.loads((ctx.work / "grid/verdict.json").read_text())["configs"]
+    open_ = sum(c["verdict"] != "worse" for c in grid_verdicts)
+    floor = (open_ * seeds + (len(grid_verdicts) - open_) * 3) / (len(grid_verdicts) * seeds)
     return [
         f"9 configs, up to {seeds} seeds each; race.min_seeds=3, the default confidence 0.95. "
         f"The race stopped {stopped}.",
@@ -376,7 +380,9 @@ def race_vs_grid(ctx) -> list[str]:
         *rows,
         "",
         f"Race / full grid epochs: **{spent[1] / spent[0]:.2f}** (target <= 0.50: "
-        f"{verdict(spent[1] <= spent[0] / 2)}); same leader: {verdict(same)}.",
+        f"{verdict(spent[1] <= spent[0] / 2)}); same leader: {verdict(same)}. The full grid leaves {open_} "
+        f"config(s) not worse than its leader; they need every seed in any race, the others at least 3: the least "
+        f"any race could spend here is {floor:.2f} of the grid.",
     ]
 
 
