@@ -38,7 +38,8 @@ def checked(config, section: str) -> dict:
     from mlexp.config import catalog
     from mlexp.config.validate import check_section
 
-    values = OmegaConf.to_container(OmegaConf.select(config, section, default={}) or {}, resolve=True)
+    node = OmegaConf.select(config, section, default=None)  # absent in mlexp tune's config
+    values = OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else {}
     check_section(section, values, catalog.SWEEP_SETTINGS[section], section)
     return {**catalog.SWEEP_DEFAULTS[section], **values}
 
