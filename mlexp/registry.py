@@ -1,19 +1,20 @@
 """One registry per group where mlexp chooses code: a kind is a builder plus the rules of its keys.
 
 A module registers its kinds with a decorator (`@MODELS.register("conv", rules)`); YAML chooses one
-with `kind:`, while `name:` is the preset's label. Adding a built-in family touches its module and its
-YAML only: the registry finds every module of its package that registers, without importing the others
-(the TensorFlow ones), so a config is still checked without TensorFlow.
+with `kind:`, while `name:` is the preset's label. The registry imports the built-in modules it lists
+(as Keras lists ALL_OBJECTS) and the modules other packages offer through the `mlexp.kinds` entry
+points, never the others (the TensorFlow ones), so a config is still checked without TensorFlow. A
+listed module that fails to import is an error, not a kind that silently is not there.
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+
+ENTRY_POINTS = "mlexp.kinds"  # [project.entry-points."mlexp.kinds"] my_kinds = "my_package.kinds"
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Kind:
 class Registry:
     group: str  # the config group: model, dataset
     package: str  # where its modules live
+    modules: tuple[str, ...] = ()  # the package's modules that register (tests/test_registry.py checks the list)
     _kinds: dict[str, Kind] = field(default_factory=dict)
     _found: bool = False
 
@@ -63,15 +65,25 @@ class Registry:
         return None
 
     def _discover(self) -> None:
-        marker = f"{self.group.upper()}S.register("
-        package = importlib.import_module(self.package)
-        for module in pkgutil.iter_modules(package.__path__):
-            source = Path(package.__path__[0], f"{module.name}.py")
-            if source.is_file() and marker in source.read_text(encoding="utf-8"):
-                importlib.import_module(f"{self.package}.{module.name}")
+        from importlib.metadata import entry_points
+
+        for module in self.modules:
+            importlib.import_module(f"{self.package}.{module}")
+        for entry in entry_points(group=ENTRY_POINTS):
+            try:
+                entry.load()
+            except Exception as exc:  # noqa: BLE001 - another package's module: name it, whatever it raised
+                from mlexp.errors import MlexpError, first_line
+
+                raise MlexpError(
+                    f"entry point {ENTRY_POINTS} {entry.name!r} ({entry.value}) failed to import: "
+                    f"{type(exc).__name__}: {first_line(exc)}"
+                ) from None
         self._kinds = dict(sorted(self._kinds.items()))  # messages list kinds alphabetically
 
 
-MODELS = Registry("model", "mlexp.models")
-DATASETS = Registry("dataset", "mlexp.data")
+MODELS = Registry("model", "mlexp.models", ("backbone", "conv", "mlp", "sequential"))
+DATASETS = Registry(
+    "dataset", "mlexp.data", ("builtin", "digits", "images", "npz", "synthetic", "table", "text", "tfds")
+)
 REGISTRIES = {"dataset": DATASETS, "model": MODELS}  # checked in this order, as the config lists them

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from conftest import read_metrics, run_dirs
 from omegaconf import OmegaConf
 
 from mlexp.config import validate
-from mlexp.errors import ConfigError
-from mlexp.registry import MODELS, Registry
+from mlexp.errors import ConfigError, MlexpError
+from mlexp.registry import DATASETS, MODELS, Registry
 
 
 def test_cnn_presets_are_three_shapes_of_one_conv_kind():
@@ -67,9 +68,8 @@ def test_a_users_own_preset_of_a_built_in_kind_trains_under_its_own_name(mlexp, 
     assert read_metrics(run)["status"] == "completed"
 
 
-def test_a_module_that_registers_is_found_and_the_others_are_not_imported(tmp_path, monkeypatch):
-    """Adding a family touches its module only: the registry finds modules that register, and leaves the
-    others (TensorFlow ones) unimported."""
+def test_the_listed_modules_register_and_the_others_are_not_imported(tmp_path, monkeypatch):
+    """A registry imports the modules it lists, and leaves the others (TensorFlow ones) unimported."""
     package = tmp_path / "gadgets"
     package.mkdir()
     (package / "__init__.py").write_text("")
@@ -86,12 +86,49 @@ def test_a_module_that_registers_is_found_and_the_others_are_not_imported(tmp_pa
     )
     (package / "heavy.py").write_text("raise ImportError('must not be imported')\n")
     module = type(sys)("registry_under_test")
-    module.WIDGETS = Registry("widget", "gadgets")
+    module.WIDGETS = Registry("widget", "gadgets", ("spinner",))
     monkeypatch.setitem(sys.modules, "registry_under_test", module)
     monkeypatch.syspath_prepend(str(tmp_path))
     assert module.WIDGETS["spinner"].builder(None) == "spun"
     assert module.WIDGETS.kind_of({"name": "top"}) == "spinner"
     assert "gadgets.heavy" not in sys.modules
+
+
+@pytest.mark.parametrize("registry", [MODELS, DATASETS], ids=["models", "datasets"])
+def test_every_module_that_registers_is_listed(registry):
+    """The list is explicit (a zipped or compiled install has no sources to search); this test reads the
+    sources so that a new family cannot be forgotten in it."""
+    import importlib
+    import pkgutil
+
+    package = importlib.import_module(registry.package)
+    marker = f"{registry.group.upper()}S.register("
+    registering = sorted(
+        m.name for m in pkgutil.iter_modules(package.__path__)
+        if marker in (Path(package.__path__[0]) / f"{m.name}.py").read_text(encoding="utf-8")
+    )  # fmt: skip
+    assert sorted(registry.modules) == registering
+
+
+def test_kinds_from_another_package_come_through_entry_points(tmp_path, monkeypatch):
+    from importlib import metadata
+
+    (tmp_path / "their_kinds.py").write_text(
+        "from registry_under_test import WIDGETS\n\n@WIDGETS.register('dial', {})\ndef build(cfg):\n    return 1\n"
+    )
+    broken = metadata.EntryPoint("broken", "no_such_module_here", "mlexp.kinds")
+    offered = [metadata.EntryPoint("dials", "their_kinds", "mlexp.kinds")]
+    monkeypatch.setattr(metadata, "entry_points", lambda group=None: offered if group == "mlexp.kinds" else [])
+    module = type(sys)("registry_under_test")
+    module.WIDGETS = Registry("widget", "gadgets_none")
+    monkeypatch.setitem(sys.modules, "registry_under_test", module)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert list(module.WIDGETS.kinds()) == ["dial"]
+    offered[:] = [broken]
+    module.WIDGETS = Registry("widget", "gadgets_none")
+    with pytest.raises(MlexpError, match=r"entry point mlexp.kinds 'broken' \(no_such_module_here\) failed to "
+                                         r"import: ModuleNotFoundError"):  # fmt: skip
+        module.WIDGETS.kinds()
 
 
 def _default() -> dict:
