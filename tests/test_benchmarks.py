@@ -27,7 +27,8 @@ def test_bench_tiny_mode_writes_every_figure(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     text = out.read_text()
     for title in ("CLI latency", "Overhead against plain Keras", "Backends", "Augmentation throughput",
-                  "Time to 0.90 on Fashion-MNIST", "Memory", "Image folders from disk"):  # fmt: skip
+                  "Time to 0.90 on Fashion-MNIST", "Memory", "Image folders from disk",
+                  "Racing against the full grid"):  # fmt: skip
         assert f"## {title}" in text
     assert "FAILED" not in text
     assert re.search(r"\| `mlexp --help` \| 0\.\d\d s \(1 run\) \| met \|", text)
@@ -48,6 +49,7 @@ def test_bench_tiny_mode_writes_every_figure(tmp_path):
     assert re.search(r"- Fashion MLP targets: <= 0.55x plain TensorFlow: \d+\.\d\dx \((met|NOT met)\)", text)
     assert re.search(r"Growth from 60 to 300 files: \*\*-?\d+ MiB\*\*", text)
     assert re.search(r"Keras / mlexp images/s: \*\*\d+\.\d\dx\*\*", text)
+    assert re.search(r"Race / full grid epochs: \*\*\d\.\d\d\*\* \(target <= 0.50: (met|NOT met)\); same leader", text)
 
 
 def test_bench_rejects_an_unknown_figure(tmp_path):
