@@ -44,8 +44,7 @@ def _image(path: Path) -> str:
 
 
 def write(comparison, ranked, figures: list[Path], out: Path) -> Path:
-    from mlexp.reporting import race_report
-    from mlexp.reporting.compare import verdict_rows, with_interval
+    from mlexp.reporting.compare import with_interval
     from mlexp.reporting.names import header
 
     scores = [comparison.objective, comparison.test_metric]
@@ -80,23 +79,7 @@ def write(comparison, ranked, figures: list[Path], out: Path) -> Path:
         "for best are shaded. Click a column to sort.</p>",
         f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>',
     ]  # fmt: skip
-    if len(comparison.verdicts) > 1:
-        heads, body = verdict_rows(comparison)
-        table = "<thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in heads) + "</tr></thead><tbody>"
-        table += "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in body)
-        table += "</tbody>"
-        parts.append(
-            f'<h2>How sure is this comparison?</h2><p id="summary">{escape(comparison.summary)}</p>'
-            f'<table class="verdicts">{table}</table><p>{escape(comparison.method)}</p>'
-        )
-    race = race_report.read(out)
-    if race:
-        sentence, rows = race_report.table(race, comparison, out)
-        cells = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-        parts.append(
-            f"<h2>The race</h2><p>{escape(sentence)}</p><table><thead><tr><th>config</th><th>seeds run</th>"
-            f"<th>left after seed</th><th>why</th></tr></thead><tbody>{cells}</tbody></table>"
-        )
+    parts += _verdicts(comparison) + _race(comparison, out)
     failed = ranked[ranked["status"] == "failed"]
     if len(failed):
         items = "".join(f"<li>{escape(r['name'])}: {escape(r['reason'])}</li>" for _, r in failed.iterrows())
@@ -107,6 +90,36 @@ def write(comparison, ranked, figures: list[Path], out: Path) -> Path:
     path = out / REPORT
     runs.write_text(path, "\n".join(parts) + "\n")
     return path
+
+
+def _table(heads: list[str], rows: list[list[str]], css: str = "") -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in heads)
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table{f' class={css}' if css else ''}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _verdicts(comparison) -> list[str]:
+    """How sure is this comparison? The summary, a row per config, the method (none for a single config)."""
+    from mlexp.reporting.compare import verdict_rows
+
+    if len(comparison.verdicts) < 2:
+        return []
+    return [
+        f'<h2>How sure is this comparison?</h2><p id="summary">{escape(comparison.summary)}</p>'
+        f"{_table(*verdict_rows(comparison), css='verdicts')}<p>{escape(comparison.method)}</p>"
+    ]
+
+
+def _race(comparison, out: Path) -> list[str]:
+    """The race of a hydra/sweeper=race sweep (its race.json), if it was one."""
+    from mlexp.reporting import race_report
+
+    race = race_report.read(out)
+    if not race:
+        return []
+    sentence, rows = race_report.table(race, comparison, out)
+    heads = ["config", "seeds run", "left after seed", "why"]
+    return [f"<h2>The race</h2><p>{escape(sentence)}</p>{_table(heads, rows)}"]
 
 
 SHARED = ("dataset.name", "model.name", "optimizer.name", "optimizer.learning_rate", "trainer.epochs", "seed")
