@@ -15,7 +15,7 @@ from typing import Any
 from mlexp import runs
 from mlexp.errors import MlexpError
 from mlexp.reporting import stats, verdicts
-from mlexp.reporting.collect import RunRecord, find_runs, is_run_dir, load_run, text
+from mlexp.reporting.collect import RunRecord, find_runs, is_run_dir, load_run, text, with_interval
 from mlexp.reporting.names import component_keys, header, varied_keys
 from mlexp.tasks import lower_is_better, score
 
@@ -212,8 +212,6 @@ def _named(found: dict, name: str) -> dict:
 
 
 def _shown(v: dict) -> str:
-    from mlexp.reporting.compare import with_interval
-
     return with_interval(v["mean"], v["low"], v["high"])
 
 

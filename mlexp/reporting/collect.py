@@ -164,3 +164,10 @@ def text(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(text(v) for v in value) + "]"
     return str(value)
+
+
+def with_interval(value, low, high) -> str:
+    """`0.889 [0.852, 0.921]`; the value alone when its interval is unknown."""
+    if low is None or high is None or any(isinstance(v, float) and math.isnan(v) for v in (low, high)):
+        return text(value)
+    return f"{text(value)} [{text(low)}, {text(high)}]"

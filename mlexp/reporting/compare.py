@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pandas as pd
 
 from mlexp import runs
 from mlexp.reporting import race_report, stats, verdicts
-from mlexp.reporting.collect import RunRecord, find_runs, load_run, text
+from mlexp.reporting.collect import RunRecord, find_runs, load_run, text, with_interval
 from mlexp.reporting.names import component_keys, header, run_labels, varied_keys
 from mlexp.reporting.stats import Estimate, Verdict
 from mlexp.tasks import SCORE, lower_is_better
@@ -113,13 +112,6 @@ def build(
 
 def higher_is_better(metric: str) -> bool:
     return not lower_is_better(metric)
-
-
-def with_interval(value, low, high) -> str:
-    """`0.889 [0.852, 0.921]`; the value alone when its interval is unknown."""
-    if low is None or high is None or any(isinstance(v, float) and math.isnan(v) for v in (low, high)):
-        return text(value)
-    return f"{text(value)} [{text(low)}, {text(high)}]"
 
 
 def settings_of(paths: list[Path | str], flags=None) -> verdicts.Settings:
@@ -247,7 +239,7 @@ def markdown(comparison: Comparison, figures: list[Path], out: Path, extra: list
         lines += [f"- `{_relative(r['run'], out)}` ({r['name']}): {r['reason']}" for _, r in failed.iterrows()]
     if len(comparison.verdicts) > 1:
         lines += ["", "## How sure is this comparison?", "", comparison.summary, ""]
-        lines += _table(*verdict_rows(comparison))
+        lines += _table(*verdicts.verdict_rows(comparison))
         lines += ["", comparison.method]
     if extra:
         lines += ["", *extra]
@@ -255,25 +247,6 @@ def markdown(comparison: Comparison, figures: list[Path], out: Path, extra: list
         lines += ["", "## Figures", ""]
         lines += [f"![{f.stem}]({f.as_posix()})" for f in figures]
     return "\n".join(lines) + "\n"
-
-
-def verdict_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
-    """One row per config: n, its score with interval, its test score, its difference from the leader, the
-    corrected p-value, the verdict and why (markdown and HTML show the same table)."""
-    objective, test = comparison.objective, comparison.test_metric
-    head = ["config", "n", f"{objective} [interval]", f"{test} [interval]", "difference from best [interval]",
-            "p (Holm)", "verdict", "why"]  # fmt: skip
-    rows = []
-    for v in comparison.verdicts:
-        t = comparison.test_estimates.get(v.name)
-        d = v.difference
-        rows.append([
-            v.name, str(v.n), with_interval(v.mean, v.low, v.high),
-            with_interval(t.mean, t.low, t.high) if t else "-",
-            with_interval(d["mean"], d["low"], d["high"]) if d else "-",
-            stats.p_text(v.p_adjusted), v.verdict, v.why,
-        ])  # fmt: skip
-    return head, rows
 
 
 def _relative(run: str, out: Path) -> str:

@@ -8,7 +8,7 @@ from html import escape
 from pathlib import Path
 
 from mlexp import runs
-from mlexp.reporting.collect import text
+from mlexp.reporting.collect import text, with_interval
 from mlexp.tasks import lower_is_better
 
 REPORT = "report.html"
@@ -44,7 +44,6 @@ def _image(path: Path) -> str:
 
 
 def write(comparison, ranked, figures: list[Path], out: Path) -> Path:
-    from mlexp.reporting.compare import with_interval
     from mlexp.reporting.names import header
 
     scores = [comparison.objective, comparison.test_metric]
@@ -100,7 +99,7 @@ def _table(heads: list[str], rows: list[list[str]], css: str = "") -> str:
 
 def _verdicts(comparison) -> list[str]:
     """How sure is this comparison? The summary, a row per config, the method (none for a single config)."""
-    from mlexp.reporting.compare import verdict_rows
+    from mlexp.reporting.verdicts import verdict_rows
 
     if len(comparison.verdicts) < 2:
         return []

@@ -268,8 +268,7 @@ def _failed(config: Config) -> Verdict:
 
 def _against_leader(other: Config, d: Difference | None, p_adj, alpha, min_difference, confidence) -> Verdict:
     if d is None:
-        verdict = _base(other, confidence, "undecided", "the noise is unknown: repeat it with seeds (sweep.seeds=5)")
-        return verdict
+        return _base(other, confidence, "undecided", "the noise is unknown: repeat it with seeds (sweep.seeds=5)")
     shown = f"difference {d.mean:.4g}, {confidence:.0%} interval [{d.low:.4g}, {d.high:.4g}]"
     need = seeds_needed(d, alpha) if d.method == PAIRED else None
     settle = f"; about {_seeds(need)} seeds would likely settle it" if need else ""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlexp.reporting import stats
+from mlexp.reporting.collect import with_interval
 from mlexp.reporting.names import run_labels
 from mlexp.tasks import lower_is_better
 
@@ -143,6 +144,25 @@ def summary(verdicts: list[stats.Verdict], objective: str) -> str:
     if undecided:
         text += " Undecided: " + "; ".join(f"{v.name} ({v.why})" for v in undecided) + "."
     return text
+
+
+def verdict_rows(comparison) -> tuple[list[str], list[list[str]]]:
+    """One row per config: n, its score with interval, its test score, its difference from the leader, the
+    corrected p-value, the verdict and why (markdown and HTML show the same table)."""
+    objective, test = comparison.objective, comparison.test_metric
+    head = ["config", "n", f"{objective} [interval]", f"{test} [interval]", "difference from best [interval]",
+            "p (Holm)", "verdict", "why"]  # fmt: skip
+    rows = []
+    for v in comparison.verdicts:
+        t = comparison.test_estimates.get(v.name)
+        d = v.difference
+        rows.append([
+            v.name, str(v.n), with_interval(v.mean, v.low, v.high),
+            with_interval(t.mean, t.low, t.high) if t else "-",
+            with_interval(d["mean"], d["low"], d["high"]) if d else "-",
+            stats.p_text(v.p_adjusted), v.verdict, v.why,
+        ])  # fmt: skip
+    return head, rows
 
 
 def write(path: Path, verdicts: list[stats.Verdict], objective: str, settings: Settings, runs_of: dict) -> Path:
