@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import keras
 
+from mlexp.compat import atomic_model_checkpoint
 from mlexp.errors import StopRequested
 from mlexp.runs import RunDir
 from mlexp.schedules import make_schedule
@@ -20,19 +20,7 @@ TENSORBOARD_DIR = "tensorboard"
 CSV_LOG = "training_log.csv"
 
 
-class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
-    """Keras' ModelCheckpoint, but the file appears only once completely written."""
-
-    def _save_model(self, epoch, batch, logs):
-        target = Path(self.filepath)
-        staging = target.with_name(f".{target.stem}.partial{target.suffix}")
-        self.filepath = str(staging)
-        try:
-            super()._save_model(epoch, batch, logs)
-        finally:
-            self.filepath = str(target)
-        if staging.exists():
-            os.replace(staging, target)
+AtomicModelCheckpoint = atomic_model_checkpoint()  # Keras' ModelCheckpoint, its file appearing only once written
 
 
 class StopAtThreshold(keras.callbacks.Callback):

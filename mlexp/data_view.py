@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mlexp import runs
+from mlexp.tasks import MULTILABEL, SINGLE_LABEL
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def describe(splits) -> dict:
         "input_mean": float(inputs.mean()) if inputs.size else None,
         "preprocessing": {k: v for k, v in spec.preprocessing.items() if k in ("scale", "max_value", "mean", "std")},
     }  # fmt: skip
-    if spec.task in ("multiclass", "binary"):
+    if spec.task in SINGLE_LABEL:
         counts = {split: np.bincount(getattr(splits, f"y_{split}"), minlength=spec.num_classes).tolist()
                   for split in ("train", "val", "test")}  # fmt: skip
         out["class_names"] = spec.class_names
@@ -43,7 +44,7 @@ def describe(splits) -> dict:
             for split, c in counts.items()
             if spec.sizes[split] and 0 in c
         }
-    elif spec.task == "multilabel":
+    elif spec.task == MULTILABEL:
         out["label_counts"] = dict(zip(spec.class_names, splits.y_train.sum(axis=0).astype(int).tolist(), strict=True))
     else:
         y = splits.y_train
@@ -101,16 +102,16 @@ def write(splits, cfg, out: Path, per_class: int) -> list[Path]:
 
 def _per_class(splits, per_class: int) -> np.ndarray:
     y = splits.y_train
-    if splits.spec.task not in ("multiclass", "binary"):
+    if splits.spec.task not in SINGLE_LABEL:
         return np.arange(min(len(y), per_class * 4))
     return np.concatenate([np.flatnonzero(y == c)[:per_class] for c in range(splits.spec.num_classes)])
 
 
 def _label(splits, i: int) -> str:
     y = splits.y_train[i]
-    if splits.spec.task in ("multiclass", "binary"):
+    if splits.spec.task in SINGLE_LABEL:
         return splits.spec.class_names[int(y)]
-    if splits.spec.task == "multilabel":
+    if splits.spec.task == MULTILABEL:
         return "|".join(n for n, v in zip(splits.spec.class_names, y, strict=True) if v)
     return f"{float(y):.3g}"
 

@@ -37,6 +37,24 @@ class Interrupted(MlexpError):
     exit_code = 130
 
 
+class SweepFailed(MlexpError):
+    """Some jobs of a sweep failed: the others ran, and the sweep's report says which and why."""
+
+    def __init__(self, lines: list[str]):
+        self.lines = lines  # one printed line each: the failed jobs, then the count and the report
+        super().__init__("\n".join(lines))
+
+
+class Carried(BaseException):  # noqa: N818 (a carrier, not an error class)
+    """An MlexpError carried through Hydra to hydra_app.run_hydra, which raises the error itself. Hydra
+    catches Exceptions where mlexp's errors arise: its callback runner turns them into warnings, and its
+    job runner prints "Error executing job with overrides: ..." before re-raising a task's."""
+
+    def __init__(self, error: MlexpError):
+        super().__init__(str(error))
+        self.error = error
+
+
 class StopRequested(Exception):
     """SIGINT or SIGTERM arrived during training: stop after the current batch."""
 
@@ -108,7 +126,8 @@ def report(prog: str, exc: MlexpError) -> int:
     """Print a user error the one way mlexp prints them; return its exit code."""
     import sys
 
-    text, verb = str(exc), prog.split()[-1]
-    text = text.removeprefix(f"{verb}: ")  # messages written for any caller often name the verb already
-    print(f"{prog}: {text}", file=sys.stderr)
+    verb = prog.split()[-1]
+    for line in getattr(exc, "lines", None) or [str(exc)]:
+        text = line.removeprefix(f"{verb}: ")  # messages written for any caller often name the verb already
+        print(f"{prog}: {text}", file=sys.stderr)
     return exc.exit_code

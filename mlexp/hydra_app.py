@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlexp.config.folders import builtin_config_dir
-from mlexp.errors import MlexpError, closest
+from mlexp.errors import Carried, MlexpError, closest
 
 CONFIG_DIR_ENV = "MLEXP_CONFIG_DIR"
 LABEL_RESOLVER = "mlexp.label"  # ${mlexp.label:model} in folder names: never fails on a section without name:
@@ -100,21 +100,42 @@ class Request:
     resume: bool = False  # a sweep relaunched into its own folder: finished jobs skipped, the others continued
 
 
+@dataclass(frozen=True)
+class Job:
+    """Hydra's runtime state for the task running now (read once, by job(), for every task)."""
+
+    single_run: bool  # a plain run, not a job of a multirun
+    output_dir: Path
+    overrides: tuple[str, ...]  # the task's overrides as typed
+    choices: dict  # group -> chosen option (hydra/sweeper included)
+    hydra: object  # the whole hydra config, for config_flags
+
+
+def job() -> Job:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    hydra_cfg = HydraConfig.get()
+    return Job(
+        hydra_cfg.mode == RunMode.RUN, Path(hydra_cfg.runtime.output_dir), tuple(hydra_cfg.overrides.task),
+        hydra_cfg.runtime.choices, hydra_cfg,
+    )  # fmt: skip
+
+
 def run_hydra(
     task: Callable, config_name: str, argv: list[str], prog: str, resume: bool = False, settings: list[str] = ()
 ) -> int:
     """Run `task(cfg, request)` under Hydra's command line; `settings` are mlexp's own Hydra overrides,
-    not part of the command as typed."""
+    not part of the command as typed. The task's errors, and those Hydra's callbacks carry (errors.Carried),
+    leave as exceptions, for cli's one boundary to word."""
     import hydra
     from hydra.errors import CompactHydraException
-
-    from mlexp.claim import Refused
 
     request = Request((*prog.split(), *argv), resume)
     register_resolvers()
 
     @functools.wraps(task)
-    def job(cfg):
+    def with_request(cfg):
         return task(cfg, request)
 
     typed = list(argv)
@@ -128,30 +149,40 @@ def run_hydra(
     if resume:
         settings = [*settings, "hydra.callbacks.claim.resume=true"]  # the sweep folder is taken on purpose
     argv = with_overrides(argv, settings)
-    entry = hydra.main(config_path=str(builtin_config_dir()), config_name=config_name, version_base="1.3")(job)
+    entry = hydra.main(config_path=str(builtin_config_dir()), config_name=config_name, version_base="1.3")
     if not any(arg.startswith("hydra.searchpath=") for arg in argv):  # the user's own setting wins
         argv = with_overrides(argv, search_path_override(project_config_dirs()))
-    saved_argv, saved_full_error = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
-    # Let exceptions reach us instead of Hydra's traceback printer: we word them and pick the exit code.
-    os.environ["HYDRA_FULL_ERROR"] = "1"
-    sys.argv = [prog, *argv]
     try:
-        entry()
-    except Refused as refused:
-        raise refused.error from None
+        with _hydra_command_line([prog, *argv]):
+            entry(with_request)()
+    except Carried as carried:
+        raise carried.error from None
     except CompactHydraException as exc:
         raise HydraUsageError(_describe(exc)) from None
     except ValueError as exc:
         if isinstance(exc, MlexpError) or not str(exc).startswith("Only one of --run"):
             raise
         raise HydraUsageError(f"{exc} (got {' '.join(typed)})") from None
+    return 0
+
+
+@contextlib.contextmanager
+def _hydra_command_line(argv: list[str]):
+    """The two things @hydra.main reads from the process, set for the one call and put back after it:
+    sys.argv (its command line: hydra.main has no argv parameter) and HYDRA_FULL_ERROR=1 (without it
+    Hydra prints a trimmed traceback and exits; with it the exception reaches run_hydra, which words it
+    and cli picks the exit code)."""
+    saved_argv, saved_full_error = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    sys.argv = argv
+    try:
+        yield
     finally:
         sys.argv = saved_argv
         if saved_full_error is None:
             os.environ.pop("HYDRA_FULL_ERROR", None)
         else:
             os.environ["HYDRA_FULL_ERROR"] = saved_full_error
-    return 0
 
 
 def with_overrides(argv: list[str], extra: list[str]) -> list[str]:

@@ -25,23 +25,31 @@ BLOW_UP = 4.0  # stop once the smoothed loss is this many times its minimum
 
 
 def find(overrides: list[str], out: Path | None, steps: int, start: float, end: float) -> dict:
-    from mlexp import data, models
-    from mlexp.data.pipeline import EpochOrder, training_dataset
+    """The range test on the model, input pipeline (augmentation included) and distribution `train` would use."""
+    from mlexp import distribution, models
     from mlexp.hydra_app import compose_validated
     from mlexp.models.components import build_optimizer, recompile
     from mlexp.run_setup import prepare
+    from mlexp.training import class_weights, inputs
 
     if not 0 < start < end:
         raise MlexpError(f"--start/--end: got {start:g} and {end:g}; expected 0 < start < end")
     cfg = compose_validated(overrides)
+    distribution.check(cfg.trainer)
     keras, splits = prepare(cfg)
-    model = models.build(cfg, splits.spec)
-    recompile(model, build_optimizer(cfg.optimizer))  # a constant rate for the test to set, whatever the schedule
-    ds = training_dataset(splits.x_train, splits.y_train, cfg.trainer.batch_size, order=EpochOrder(cfg.seed),
-                          decode=data.decoder(splits)).repeat()  # fmt: skip
+    spread = distribution.for_trainer(cfg.trainer)
     test = RangeTest(keras, start, end, steps)
-    log.info("LR range test: %d steps from %g to %g on %s", steps, start, end, cfg.dataset.name)
-    model.fit(ds, epochs=1, steps_per_epoch=steps, callbacks=[test.callback()], verbose=0, shuffle=False)
+    with spread.running():
+        with spread.building():
+            model = models.build(cfg, splits.spec)
+            recompile(
+                model, build_optimizer(cfg.optimizer)
+            )  # a constant rate for the test to set, whatever the schedule
+        feed = inputs(cfg, keras, splits, spread)
+        passes = math.ceil(steps / models.steps_per_epoch(cfg, splits.spec)) + 1  # the callback stops at `steps`
+        log.info("LR range test: %d steps from %g to %g on %s", steps, start, end, cfg.dataset.name)
+        model.fit(feed.train, epochs=passes, callbacks=[feed.clock.callback(), test.callback()], verbose=0,
+                  shuffle=False, class_weight=class_weights(cfg.trainer, splits))  # fmt: skip
     result = test.result()
     out = out or Path("outputs/lr_find") / time.strftime("%Y-%m-%d_%H-%M-%S")
     write(result, out)
@@ -61,15 +69,18 @@ class RangeTest:
         test = self
 
         class Range(self.keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self._total = 0.0  # the loss Keras reports is a mean since the epoch began
+
             def on_train_batch_begin(self, batch, logs=None):
-                self.model.optimizer.learning_rate.assign(test.rate(batch))
+                self.model.optimizer.learning_rate.assign(test.rate(len(test.rates)))
 
             def on_train_batch_end(self, batch, logs=None):
                 # Keras reports the mean loss since the epoch began; this batch's own loss is the difference.
                 mean = float(logs["loss"])
-                loss = mean * (batch + 1) - getattr(self, "_total", 0.0)
+                loss = mean * (batch + 1) - self._total
                 self._total = mean * (batch + 1)
-                if test.record(batch, loss):
+                if test.record(len(test.rates), loss) or len(test.rates) >= test.steps:
                     self.model.stop_training = True
 
         return Range()

@@ -11,6 +11,7 @@ import pandas as pd
 
 from mlexp import runs
 from mlexp.errors import MlexpError, first_line
+from mlexp.tasks import MULTICLASS, MULTILABEL, REGRESSION
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
@@ -118,6 +119,7 @@ def predict(
 ) -> tuple[pd.DataFrame, Path]:
     """Predictions of a finished run's model for `inputs` (files) or test samples `from_test` ("0:5");
     returns the table and the CSV it was written to."""
+    from mlexp import models
     from mlexp.models.head import Head
     from mlexp.tf_runtime import import_keras
 
@@ -139,10 +141,10 @@ def predict(
     else:
         x, labels = _inputs(inputs, info)
     keras = import_keras()
-    model = runs.load_model(run.file(runs.MODEL), keras, safe_mode=True)
+    model = models.load(run.file(runs.MODEL), keras, safe_mode=True)
     outputs = model.predict(x, verbose=0)
     logits = bool(run.read_config().get("model", {}).get("logits"))
-    head = Head(len(names) or 1, logits, info.get("task", "multiclass"))
+    head = Head(len(names) or 1, logits, info.get("task", MULTICLASS))
     table = pd.DataFrame(_rows(head, outputs, labels, names, top_k))
     if truth is not None:
         table.insert(1, "true", [_truth(head, t, names) for t in truth])
@@ -215,14 +217,14 @@ def _test_samples(run: runs.RunDir, rows: str) -> tuple[np.ndarray, list[str], n
 def _rows(head, outputs: np.ndarray, labels: list[str], names: list[str], top_k: int) -> list[dict]:
     """One row per input: the value (regression), the label set (multilabel) or the top-k classes."""
     rows = []
-    if head.task == "regression":
+    if head.task == REGRESSION:
         return [
             {"input": label, "prediction": round(float(v), 6)} for label, v in zip(labels, outputs[:, 0], strict=True)
         ]
     probabilities = head.probabilities(outputs)
     for label, p in zip(labels, probabilities, strict=True):
         row = {"input": label}
-        if head.task == "multilabel":
+        if head.task == MULTILABEL:
             row["labels"] = "|".join(name for name, q in zip(names, p, strict=True) if q >= head.threshold)
             row.update({f"p_{name}": round(float(q), 6) for name, q in zip(names, p, strict=True)})
         else:
@@ -233,9 +235,9 @@ def _rows(head, outputs: np.ndarray, labels: list[str], names: list[str], top_k:
 
 
 def _truth(head, value, names: list[str]):
-    if head.task == "regression":
+    if head.task == REGRESSION:
         return float(value)
-    if head.task == "multilabel":
+    if head.task == MULTILABEL:
         return "|".join(name for name, v in zip(names, value, strict=True) if v)
     return names[int(value)]
 
@@ -265,6 +267,7 @@ def _check_export_folder(run: runs.RunDir, out: Path) -> None:
 
 def export(run_dir: Path, fmt: str, out: Path) -> Path:
     """The model in `fmt`, with resolved_config.yaml, metrics.json and preprocessing.json beside it."""
+    from mlexp import models
     from mlexp.tf_runtime import import_keras
 
     if fmt not in FORMATS:
@@ -272,7 +275,7 @@ def export(run_dir: Path, fmt: str, out: Path) -> Path:
     run = _finished(Path(run_dir))
     _check_export_folder(run, Path(out))
     keras = import_keras()
-    model = runs.load_model(run.file(runs.MODEL), keras, safe_mode=True)
+    model = models.load(run.file(runs.MODEL), keras, safe_mode=True)
     if fmt == "keras":
         target = out / "model.keras"
         with runs.atomic_path(target) as tmp:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from mlexp import runs
 from mlexp.reporting import stats
+from mlexp.reporting.race_report import RACE_LOG
 from mlexp.tasks import lower_is_better, score
 
-RACE_LOG = "race.json"
 SCORED = ("completed",)
 
 

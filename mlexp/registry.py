@@ -17,6 +17,28 @@ from typing import Any
 ENTRY_POINTS = "mlexp.kinds"  # [project.entry-points."mlexp.kinds"] my_kinds = "my_package.kinds"
 
 
+class Phases:
+    """How a model kind trains: one unnamed phase of trainer.epochs unless its kind says otherwise
+    (a pretrained backbone: frozen, then fine-tuned). A kind with phases subclasses this and registers
+    an instance (`@MODELS.register(..., phases=...)`); training, `mlexp check` and the pre-flight checks
+    ask it, so a new family with phases touches only its module and its YAML."""
+
+    def plan(self, cfg) -> list[tuple[str | None, int]]:
+        """(phase, last epoch) pairs, in order."""
+        return [(None, cfg.trainer.epochs)]
+
+    def enter(self, phase: str | None, model, cfg) -> None:
+        """Make `model` ready for `phase` before its first epoch (also when a resumed run starts there)."""
+
+    def describe(self, cfg, model, spec) -> str | None:
+        """Lines for `mlexp check` in place of the parameter count (None: the count)."""
+        return None
+
+    def findings(self, cfg, splits) -> list[dict]:
+        """Pre-flight findings about this kind's settings, as mlexp.doctor.Finding's fields."""
+        return []
+
+
 @dataclass(frozen=True)
 class Kind:
     name: str
@@ -26,6 +48,7 @@ class Kind:
     check: Callable[[dict], None] | None = None  # rules that tie two keys together; raises ConfigError
     aliases: tuple[str, ...] = ()  # older `name:` values that meant this kind (saved runs have no `kind`)
     preset: str = ""  # mlexp's YAML preset holding the kind's defaults (conf/<group>/<preset>.yaml); "" = kind
+    phases: Phases = field(default_factory=Phases)
 
 
 @dataclass
@@ -36,11 +59,13 @@ class Registry:
     _kinds: dict[str, Kind] = field(default_factory=dict)
     _found: bool = False
 
-    def register(self, kind: str, rules: dict, required=(), check=None, aliases=(), preset=""):
+    def register(self, kind: str, rules: dict, required=(), check=None, aliases=(), preset="", phases=None):
         """Decorator: the function builds `kind`; `rules` check its keys before anything heavy is imported."""
 
         def add(builder):
-            self._kinds[kind] = Kind(kind, builder, dict(rules), tuple(required), check, tuple(aliases), preset or kind)
+            self._kinds[kind] = Kind(
+                kind, builder, dict(rules), tuple(required), check, tuple(aliases), preset or kind, phases or Phases()
+            )  # fmt: skip
             return builder
 
         return add
@@ -63,6 +88,11 @@ class Registry:
             if name == kind.name or name in kind.aliases:
                 return kind.name
         return None
+
+    def phases(self, section) -> Phases:
+        """The phases of the section's kind (one phase for a section without one: a `_target_` model)."""
+        kind = self.kind_of(section)
+        return self.kinds()[kind].phases if kind in self.kinds() else Phases()
 
     def _discover(self) -> None:
         from importlib.metadata import entry_points

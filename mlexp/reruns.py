@@ -29,6 +29,7 @@ def rerun(run_dir: Path, overrides: list[str], verify: bool = True) -> int:
 
     if run_dir.is_file():  # a bare config: a new run, with no original to compare with
         new_dir = Path("outputs/reruns") / f"{datetime.now():%Y-%m-%d_%H-%M-%S.%f}_{run_dir.stem}"
+        runs.claim(new_dir, "rerun folder", sweep=False)
         train(cfg, new_dir, command=["mlexp", "rerun", str(run_dir), *overrides], overrides=list(overrides))
         print(f"Rerun directory: {new_dir}\n{run_dir} is a config, not a run: nothing to verify against.")
         return 0
@@ -43,6 +44,7 @@ def rerun(run_dir: Path, overrides: list[str], verify: bool = True) -> int:
         print(f"mlexp rerun: warning: {warning}", file=sys.stderr)
     stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S.%f")  # the same form as Hydra's run folders
     new_dir = Path("outputs/reruns") / f"{stamp}_{run_dir.name}"
+    runs.claim(new_dir, "rerun folder", sweep=False)
     train(cfg, new_dir, command=["mlexp", "rerun", str(run_dir), *overrides], overrides=list(overrides))
     print(f"Rerun directory: {new_dir}")
     _warn_data_changed(original, runs.RunDir(new_dir))

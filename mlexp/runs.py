@@ -104,13 +104,9 @@ class RunDir:
     def file(self, name: str) -> Path:
         return self.path / name
 
-    def claim(self) -> None:
-        """Refuse a folder that already holds a run, so that two runs never mix their files.
-
-        Hydra's own `.hydra/` and log are allowed: ClaimOutputDir checked the folder before Hydra wrote them.
-        """
-        if any(self.file(name).exists() for name in (CONFIG, METRICS, MANIFEST, HISTORY)):
-            raise FolderTaken(f"run directory {str(self.path)!r} {occupant(self.path, sweep=False)}")
+    def begin(self) -> None:
+        """Start a new run in this folder, claimed by whoever chose it (claim(): Hydra's callback for its
+        run folder and sweep folder, rerun and tune for theirs; a sweep's job folders are new)."""
         self.path.mkdir(parents=True, exist_ok=True)
         self.clear_tmp()
         self.file(TMP_DIR).mkdir()  # marks the folder as a run's before its first file is written
@@ -151,11 +147,11 @@ class RunDir:
             self.file(name).unlink(missing_ok=True)
         self.clear_tmp()
 
-    def write_failure(self, exc: BaseException, status: str, **extra: Any) -> None:
+    def write_failure(self, exc: BaseException, status: str, manifest: dict | None = None, **extra: Any) -> None:
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         write_text(self.file(ERROR), text)
         self.write_metrics({"status": status, "error": f"{type(exc).__name__}: {exc}", **extra})
-        self.update_manifest(status=status)
+        self.update_manifest(status=status, **(manifest or {}))
 
     def status(self) -> str:
         """How the run ended (metrics.json), else what its manifest says ('running' if it was killed)."""
@@ -240,22 +236,6 @@ def archive_damage(path: Path) -> str | None:
     return f"not a complete .keras archive: {broken} is damaged" if broken else None
 
 
-def load_model(path: Path, keras, **kwargs):
-    """keras.models.load_model, with a damaged file as an MlexpError naming it instead of Keras' words."""
-    problem = archive_damage(path)
-    if problem:
-        raise UnreadableModel(path, problem)
-    from mlexp.models.backbone import preprocessing_layer
-    from mlexp.schedules import register as register_schedules
-
-    preprocessing_layer()  # registers mlexp's own layer, so backbone models load (in safe mode too)
-    register_schedules()  # and its per-batch learning-rate schedules
-    try:
-        return keras.models.load_model(path, **kwargs)
-    except Exception as exc:  # a whole archive whose content Keras refuses: any of its loader's errors
-        raise UnreadableModel(path, first_line(exc)) from None
-
-
 def discard_if_empty(path: Path | str) -> bool:
     """Remove a run folder that holds only Hydra's bookkeeping (after a config error, say)."""
     path = Path(path)
@@ -275,6 +255,38 @@ def discard_if_empty(path: Path | str) -> bool:
 
 class FolderTaken(MlexpError):
     exit_code = 2
+
+
+MIN_FREE_BYTES = 16 * 2**20  # below this a run cannot even write its model; refuse at start
+
+
+def claim(path: Path, key: str, sweep: bool) -> None:
+    """Create `path` as a new or empty folder with room to write, so two runs never mix their files;
+    raise FolderTaken (or a named MlexpError) otherwise. `key` names the setting that chose the folder."""
+    if path.exists() and not path.is_dir():
+        raise FolderTaken(f"{key}: got {str(path)!r}, which is a file; expected a new or empty folder")
+    if path.is_dir() and any(path.iterdir()):
+        raise FolderTaken(f"{key}: got {str(path)!r}, {occupant(path, sweep)}")
+    created = not path.exists()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(path).free
+    except OSError as exc:
+        raise MlexpError(
+            f"{key}: cannot create {str(path)!r} ({exc.strerror or exc}); choose a folder you can write, "
+            f"e.g. {key}=outputs/mine"
+        ) from None
+    if not os.access(path, os.W_OK):
+        raise MlexpError(
+            f"{key}: {str(path)!r} is not writable; choose a folder you can write, e.g. {key}=outputs/mine"
+        )
+    if free < MIN_FREE_BYTES:
+        if created:
+            path.rmdir()
+        raise MlexpError(
+            f"{key}: the disk holding {str(path)!r} is full ({free // 2**20} MiB free, at least "
+            f"{MIN_FREE_BYTES // 2**20} MiB needed); free some space or choose a folder on another disk"
+        )
 
 
 def occupant(path: Path, sweep: bool) -> str:

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 
-from mlexp.errors import MlexpError
+from mlexp.errors import Carried, MlexpError, SweepFailed
 
 log = logging.getLogger("mlexp")
 
 
 class SweepReport(Callback):
-    def __init__(self, verdict: str | None = None) -> None:
-        # The file mlexp train named for the verdict: the callback runs in the launching process (also
-        # with joblib), but Hydra returns nothing from a multirun, so the verdict travels through it.
-        self.verdict = Path(verdict) if verdict else None
+    """The report of a multirun, written when it ends (in the launching process, with any launcher).
+    Failed jobs make the sweep fail: SweepFailed, carried past Hydra's callback runner to mlexp's exit code."""
 
     def on_multirun_start(self, config, **kwargs: Any) -> None:
         """sweep.seeds needs mlexp's sweeper (which adds the seeds): say so before any job runs."""
         from omegaconf import OmegaConf
 
-        from mlexp.claim import Refused
         from mlexp.errors import ConfigError
 
         seeds = OmegaConf.select(config, "sweep.seeds", default=1)
@@ -33,7 +29,7 @@ class SweepReport(Callback):
             chosen = config.hydra.runtime.choices.get("hydra/sweeper")
             expected = f"1 with hydra/sweeper={chosen} (only mlexp's sweeper adds seeds)"
             error = ConfigError("sweep.seeds", seeds, expected)
-            raise Refused(error)  # Hydra turns a callback's Exception into a warning
+            raise Carried(error)  # Hydra turns a callback's Exception into a warning
 
     def on_multirun_end(self, config, **kwargs: Any) -> None:
         from mlexp.reporting.compare import REPORT, compare
@@ -45,13 +41,15 @@ class SweepReport(Callback):
         except MlexpError as exc:
             log.warning("No sweep report: %s", exc)
             return
-        if self.verdict is not None:
-            failed = [{"job": record.path.name, "reason": record.reason} for record in comparison.failed]
-            verdict = {"report": str(sweep_dir / HTML), "jobs": len(comparison.records), "failed": failed}
-            self.verdict.write_text(json.dumps(verdict), encoding="utf-8")
         counts = comparison.table["status"].value_counts().to_dict()
         if comparison.summary:
             log.info("Verdict: %s", comparison.summary)
         log.info(
             "Sweep report: %s (and %s; %s)", sweep_dir / HTML, REPORT, ", ".join(f"{n} {s}" for s, n in counts.items())
         )
+        if comparison.failed:
+            lines = [f"job {record.path.name} failed: {record.reason}" for record in comparison.failed]
+            lines.append(
+                f"{len(comparison.failed)} of {len(comparison.records)} sweep jobs failed; report: {sweep_dir / HTML}"
+            )
+            raise Carried(SweepFailed(lines))

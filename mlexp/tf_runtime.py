@@ -68,11 +68,9 @@ def set_random_seed(keras, seed: int) -> None:
     if "tensorflow" in sys.modules:
         keras.utils.set_random_seed(seed)
         return
-    try:  # Keras' global seed, as set_random_seed stores it (private module)
-        from keras.src.backend.common import global_state
-        from keras.src.random import seed_generator
-        from keras.src.utils import rng_utils
-    except ImportError:
+    from mlexp.compat import set_global_seed
+
+    if not set_global_seed(keras, seed):
         keras.utils.set_random_seed(seed)
         return
     global _PENDING_SEED
@@ -80,8 +78,6 @@ def set_random_seed(keras, seed: int) -> None:
 
     import numpy as np
 
-    global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
-    global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
     random.seed(seed)
     np.random.seed(seed)
     if keras.backend.backend() == "torch":
@@ -99,26 +95,17 @@ def without_tensorflow(keras) -> None:
     reading NumPy batches). Keras imports TensorFlow whenever it is installed just to ask whether an
     object is one of its types (saving a model, seeding): 2-3 s and over 100 MiB. import_tensorflow
     undoes it."""
-    handle = _keras_tensorflow()
-    if handle is not None and "tensorflow" not in sys.modules and keras.backend.backend() != "tensorflow":
-        handle._available = False
+    from mlexp.compat import hide_tensorflow
 
-
-def _keras_tensorflow():
-    """Keras' lazy handle on TensorFlow (keras.src.utils.module_utils.tensorflow; private), or None."""
-    try:
-        from keras.src.utils import module_utils
-    except ImportError:
-        return None
-    handle = getattr(module_utils, "tensorflow", None)
-    return handle if hasattr(handle, "_available") else None
+    if "tensorflow" not in sys.modules and keras.backend.backend() != "tensorflow":
+        hide_tensorflow()
 
 
 def import_tensorflow():
     """Return the tensorflow module, imported with its start-up banner filtered out of stderr."""
-    handle = _keras_tensorflow()
-    if handle is not None and handle._available is False:
-        handle._available = None  # Keras looks for it again (without_tensorflow)
+    from mlexp.compat import reveal_tensorflow
+
+    reveal_tensorflow()  # Keras looks for it again (without_tensorflow)
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
     with _banner_filtered():

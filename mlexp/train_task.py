@@ -3,65 +3,44 @@
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 from omegaconf import DictConfig
 
 from mlexp import tasks
 from mlexp.config import validate
-from mlexp.errors import ConfigError, Interrupted, MlexpError, report
-from mlexp.hydra_app import Request
+from mlexp.errors import Carried, ConfigError, Interrupted, MlexpError
+from mlexp.hydra_app import Job, Request, job
 
 log = logging.getLogger("mlexp")
 
 
 def run(argv: list[str], resume: bool = False) -> int:
-    """mlexp train ARGV (and `mlexp resume SWEEP`, with resume=True): Hydra's command line, then the sweep's verdict."""
-    import json
-    import tempfile
-
+    """mlexp train ARGV (and `mlexp resume SWEEP`, with resume=True): Hydra's command line. Errors leave as
+    exceptions (a sweep with failed jobs: SweepFailed, raised by its report at the sweep's end)."""
     from mlexp.hydra_app import run_hydra
 
-    with tempfile.TemporaryDirectory(prefix="mlexp-verdict-") as folder:
-        verdict_file = Path(folder) / "verdict.json"  # written by the sweep report, when a multirun ends
-        settings = [f"hydra.callbacks.sweep_report.verdict={verdict_file}"]
-        code = run_hydra(train_task, "train", argv, prog="mlexp train", resume=resume, settings=settings)
-        verdict = json.loads(verdict_file.read_text(encoding="utf-8")) if verdict_file.is_file() else None
-    if code == 0 and verdict is not None and verdict["failed"]:
-        for job in verdict["failed"]:
-            print(f"mlexp train: job {job['job']} failed: {job['reason']}", file=sys.stderr)
-        failed = len(verdict["failed"])
-        print(
-            f"mlexp train: {failed} of {verdict['jobs']} sweep jobs failed; report: {verdict['report']}",
-            file=sys.stderr,
-        )
-        return 1
-    return code
+    return run_hydra(train_task, "train", argv, prog="mlexp train", resume=resume)
 
 
 def train_task(cfg: DictConfig, request: Request) -> float | None:
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
+    """A run, or a sweep's job; returns the objective a sweeper optimizes."""
+    from mlexp.runs import discard_if_empty
 
-    hydra_cfg = HydraConfig.get()
-    single_run = hydra_cfg.mode == RunMode.RUN
-    run_dir = Path(hydra_cfg.runtime.output_dir)
+    state = job()
     try:
-        return _train(cfg, run_dir, single_run, request)
+        return _validate_and_train(cfg, state, request)
     except Interrupted as exc:
-        if single_run:
-            raise SystemExit(report("mlexp train", exc)) from None
-        sweep_dir = run_dir.parent
-        log.error("%s\nThe sweep stops here; continue it with: mlexp resume %s", exc, sweep_dir)
+        if state.single_run:
+            raise Carried(exc) from None
+        log.error("%s\nThe sweep stops here; continue it with: mlexp resume %s", exc, state.output_dir.parent)
         raise KeyboardInterrupt from None  # Hydra's launcher would otherwise go on to the next job
-    except MlexpError as exc:
-        if not single_run:
-            return _job_failed(run_dir, exc)
-        raise SystemExit(report("mlexp train", exc)) from None
     except Exception as exc:
-        if not single_run:
-            return _job_failed(run_dir, exc)
+        if not state.single_run:
+            return _job_failed(state.output_dir, exc)  # the sweep goes on; its report says why
+        if isinstance(exc, MlexpError):
+            discard_if_empty(state.output_dir)  # nothing ran: leave no empty run folder behind
+            raise Carried(exc) from None
         raise
 
 
@@ -79,28 +58,15 @@ def _job_failed(run_dir: Path, exc: Exception) -> None:
     return None
 
 
-def _train(cfg: DictConfig, run_dir: Path, single_run: bool, request: Request) -> float | None:
-    from hydra.core.hydra_config import HydraConfig
-
-    try:
-        return _validate_and_train(cfg, run_dir, HydraConfig.get(), request)
-    except MlexpError:
-        if single_run:
-            from mlexp.runs import discard_if_empty
-
-            discard_if_empty(run_dir)  # nothing ran: leave no empty run folder behind
-        raise
-
-
-def _validate_and_train(cfg: DictConfig, run_dir: Path, hydra_cfg, request: Request) -> float | None:
-    _check_search(cfg, hydra_cfg.runtime.choices)
+def _validate_and_train(cfg: DictConfig, state: Job, request: Request) -> float | None:
+    _check_search(cfg, state.choices)
     run_cfg = validate(cfg)
-    _check_seeds(cfg, hydra_cfg)
+    _check_seeds(cfg, state)
 
     from mlexp.runs import FINISHED, METRICS, RunDir
     from mlexp.training import train  # imports TensorFlow
 
-    overrides = list(hydra_cfg.overrides.task)
+    run_dir, overrides = state.output_dir, list(state.overrides)
     done = RunDir(run_dir).read_json(METRICS) if request.resume else {}
     if done.get("status") in FINISHED:
         log.info("Job %s already %s; skipped", run_dir.name, done["status"])
@@ -120,15 +86,14 @@ def _check_search(cfg: DictConfig, choices) -> None:
         )  # fmt: skip
 
 
-def _check_seeds(cfg: DictConfig, hydra_cfg) -> None:
+def _check_seeds(cfg: DictConfig, state: Job) -> None:
     """sweep.seeds repeats a sweep's configs: it needs -m (the sweep report's callback checks the sweeper)."""
-    from hydra.types import RunMode
     from omegaconf import OmegaConf
 
     seeds = OmegaConf.select(cfg, "sweep.seeds", default=1)
     if seeds == 1:
         return
-    if hydra_cfg.mode == RunMode.RUN:
+    if state.single_run:
         raise ConfigError(
             "sweep.seeds", seeds, f"1 for a single run; add -m to run every config with seeds 0..{seeds - 1}"
         )

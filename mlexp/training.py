@@ -1,10 +1,17 @@
-"""One run: data, model, fit, evaluate, and every file of the run directory."""
+"""One run: data, model, fit, evaluate, and every file of the run directory.
+
+train() runs the stages in order, each a function that reads alone: begin (config, manifest) ->
+prepare (run_setup: Keras, seeds, data) -> build (model, pre-flight, restore) -> inputs (the pipeline,
+shared with lr-find) -> fit (the model kind's phases) -> evaluate -> records (model.keras, curves,
+metrics.json, reports) -> end (the manifest's last write).
+"""
 
 from __future__ import annotations
 
 import logging
 import math
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +19,26 @@ from mlexp import backups, distribution, manifest, mlflow_logger, runs, user_cod
 from mlexp.data.sources import DataError
 from mlexp.errors import ConfigError, Interrupted, MlexpError, RunFailed, StopRequested, first_line
 from mlexp.fingerprint import fingerprint
+from mlexp.tasks import SCORE, SINGLE_LABEL
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Run:
+    """What one train() call carries through its stages."""
+
+    cfg: Any
+    dir: runs.RunDir
+    resume: bool
+    backup: tuple[int, Path] | None  # the epoch backup a resumed run continues from
+    started: float = field(default_factory=time.perf_counter)
+    logger: Any = None  # mlflow_logger's NoLogger or MLflow run
+    manifest: dict = field(default_factory=dict)  # facts for the manifest's last write (the data fingerprint)
+    epochs_done: int = 0  # completed epochs: the backup's when resuming
+
+    def elapsed(self) -> float:
+        return round(time.perf_counter() - self.started, 3)
 
 
 def train(
@@ -24,60 +49,71 @@ def train(
     resume: bool = False,
     from_epoch: int | None = None,
 ) -> dict[str, Any]:
-    """Train the validated run config `cfg` into `run_dir`; return the metrics written to metrics.json.
+    """Train the validated run config `cfg` into `run_dir`, a folder claimed by the caller (runs.claim);
+    return the metrics written to metrics.json.
 
     With resume=True, continue the run in `run_dir` from its last completed epoch (or from the backup
     of `from_epoch`).
     """
     from mlexp.tf_runtime import use_backend
 
-    run = runs.RunDir(run_dir)
+    folder = runs.RunDir(run_dir)
     backend = cfg.trainer.get("backend", "tensorflow")
     use_backend(backend)  # before Keras is imported
     distribution.check(cfg.trainer)
-    backup = backups.choose(run, from_epoch) if resume else None  # a damaged one is refused before any write
-    if resume and run.file(runs.CONFIG).is_file():
-        run.clear_tmp()
-        run.update_manifest(status="running", resumed=manifest.now(), ended=None, interruptions=_interruptions(run))
-    else:
-        if not resume:
-            run.claim()
-        run.write_config(cfg)
-        record = manifest.start(command or ["mlexp", "train"], overrides, cfg.seed, backend)
-        if user_code.targets(cfg):  # the user's own code: which file, at which commit
-            record["user_code"] = [user_code.source(target) for target in user_code.targets(cfg)]
-        runs.write_json(run.file(runs.MANIFEST), record)
-    start = time.perf_counter()
-    elapsed = lambda: round(time.perf_counter() - start, 3)  # noqa: E731
+    backup = backups.choose(folder, from_epoch) if resume else None  # a damaged one is refused before any write
+    run = Run(cfg, folder, resume, backup)
+    _begin(run, command or ["mlexp", "train"], overrides, backend)
     try:
-        with mlflow_logger.tracker(cfg, run) as logger:
-            metrics = _train(cfg, run, start, resume, logger, backup)
-    except MlexpError as exc:  # bad input found while building (a layer name, data): keep its message and code
-        started = run.file(runs.SUMMARY).exists()  # written once the model is built and checked, before fit
-        if not resume and isinstance(exc, (ConfigError, DataError)) and not started:
-            run.unstart()  # the input was refused before the first epoch: like a config error, no run is left
-        else:
-            run.write_failure(exc, "failed", wall_seconds=elapsed())
+        with mlflow_logger.tracker(cfg, folder) as run.logger:
+            metrics = _train(run)
+    except BaseException as exc:
+        _failed(run, exc)
         raise
-    except StopRequested as exc:
-        run.write_failure(exc, "interrupted", wall_seconds=elapsed())
-        raise Interrupted(
-            f"training stopped by {exc} after the current batch; history, checkpoints/interrupted.keras and "
-            f"the last completed epoch are saved. Continue with: mlexp resume {run.path}"
-        ) from None
-    except KeyboardInterrupt as exc:
-        run.write_failure(exc, "interrupted", wall_seconds=elapsed())
-        raise
-    except Exception as exc:
-        run.write_failure(exc, "failed", wall_seconds=elapsed())
-        raise RunFailed(
-            f"training failed: {type(exc).__name__}: {first_line(exc)} (traceback in {run.file(runs.ERROR)})"
-        ) from exc
     if resume:  # finished now: the stop is history (the manifest's interruptions), not a failure to show
         for leftover in (runs.ERROR, "checkpoints/interrupted.keras"):
-            run.file(leftover).unlink(missing_ok=True)
-    run.update_manifest(status=metrics["status"])
+            folder.file(leftover).unlink(missing_ok=True)
+    folder.update_manifest(status=metrics["status"], **run.manifest)  # the manifest's last write
     return metrics
+
+
+def _begin(run: Run, command: list[str], overrides, backend: str) -> None:
+    """The run's config and the manifest's first write (a resumed run: its second start)."""
+    if run.resume and run.dir.file(runs.CONFIG).is_file():
+        run.dir.clear_tmp()
+        interruptions = _interruptions(run.dir)
+        run.dir.update_manifest(status="running", resumed=manifest.now(), ended=None, interruptions=interruptions)
+        return
+    run.dir.begin()
+    run.dir.write_config(run.cfg)
+    record = manifest.start(command, overrides, run.cfg.seed, backend)
+    if user_code.targets(run.cfg):  # the user's own code: which file, at which commit
+        record["user_code"] = [user_code.source(target) for target in user_code.targets(run.cfg)]
+    runs.write_json(run.dir.file(runs.MANIFEST), record)
+
+
+def _failed(run: Run, exc: BaseException) -> None:
+    """Record how the run ended (metrics.json, error.txt, the manifest) and word the error; re-raised by
+    the caller unless a new one is raised here."""
+    if isinstance(exc, MlexpError):  # bad input found while building (a layer name, data): keep its message
+        started = run.dir.file(runs.SUMMARY).exists()  # written once the model is built and checked, before fit
+        if not run.resume and isinstance(exc, (ConfigError, DataError)) and not started:
+            run.dir.unstart()  # the input was refused before the first epoch: like a config error, no run is left
+        else:
+            run.dir.write_failure(exc, "failed", manifest=run.manifest, wall_seconds=run.elapsed())
+    elif isinstance(exc, StopRequested):
+        run.dir.write_failure(exc, "interrupted", manifest=run.manifest, wall_seconds=run.elapsed())
+        raise Interrupted(
+            f"training stopped by {exc} after the current batch; history, checkpoints/interrupted.keras and "
+            f"the last completed epoch are saved. Continue with: mlexp resume {run.dir.path}"
+        ) from None
+    elif isinstance(exc, KeyboardInterrupt):
+        run.dir.write_failure(exc, "interrupted", manifest=run.manifest, wall_seconds=run.elapsed())
+    elif isinstance(exc, Exception):
+        run.dir.write_failure(exc, "failed", manifest=run.manifest, wall_seconds=run.elapsed())
+        raise RunFailed(
+            f"training failed: {type(exc).__name__}: {first_line(exc)} (traceback in {run.dir.file(runs.ERROR)})"
+        ) from exc
 
 
 def _interruptions(run: runs.RunDir) -> list[dict]:
@@ -93,29 +129,61 @@ def _interruptions(run: runs.RunDir) -> list[dict]:
     return earlier
 
 
-def _train(cfg, run: runs.RunDir, start: float, resume: bool, logger, backup) -> dict[str, Any]:
+def _train(run: Run) -> dict[str, Any]:
     from mlexp.run_setup import prepare
 
+    cfg = run.cfg
     keras, splits = prepare(cfg)
     spec = splits.spec
-    run.update_manifest(data=fingerprint(spec.files))  # rerun and compare say when the data changed
+    run.manifest["data"] = fingerprint(spec.files)  # rerun and compare say when the data changed
     runs.write_json(
-        run.file(runs.PREPROCESSING),
+        run.dir.file(runs.PREPROCESSING),
         {
             **spec.preprocessing,
             "input_shape": list(spec.input_shape),
             "class_names": spec.class_names,
             "task": spec.task,
-        },  # fmt: skip
+        },
     )
     spread = distribution.for_trainer(cfg.trainer)
     with spread.running():
-        return _fit(cfg, run, start, resume, logger, backup, keras, splits, spread)
+        model, history, checks = _build(run, keras, splits, spread)
+        feed = inputs(cfg, keras, splits, spread)
+        fit_seconds = _fit(run, model, history, feed, splits)
+        results = _evaluate(cfg, model, feed, splits, spread)
+        return _records(run, model, history, results, splits, checks, spread, fit_seconds)
 
 
-def _fit(cfg, run, start, resume, logger, backup, keras, splits, spread) -> dict[str, Any]:
-    """Build, train, evaluate and write the run's results, under the run's distribution."""
-    from mlexp import callbacks, data, models
+def _build(run: Run, keras, splits, spread):
+    """The compiled model (restored from its backup when resuming), the history writer, the pre-flight findings."""
+    from mlexp import callbacks, models
+
+    with spread.building():  # MirroredStrategy: variables are created per replica
+        model = models.build(run.cfg, splits.spec)
+        checks = preflight(run.cfg, splits, model, run.dir)
+        history = callbacks.HistoryWriter(run.dir)
+        if run.resume:
+            model, run.epochs_done, history.rows = _restore(run.dir, keras, model, run.backup)
+    runs.write_text(run.dir.file(runs.SUMMARY), models.summary(model))
+    log.info("Model %r: %s parameters", model.name, f"{model.count_params():,}")
+    return model, history, checks
+
+
+@dataclass
+class Inputs:
+    """The run's batches: training (shuffled and augmented per (seed, epoch)), validation (None without
+    a validation split) and test, and the clock that tells the pipeline which epoch it is in."""
+
+    train: Any
+    val: Any
+    test: Any
+    clock: Any
+
+
+def inputs(cfg, keras, splits, spread) -> Inputs:
+    """The input stage of every verb that fits the run's model (train, lr-find): NumPy batches for Keras
+    on JAX or PyTorch when nothing needs tf.data, else tf.data; sharded for the run's distribution."""
+    from mlexp import data
     from mlexp.data.augment import augmenter
     from mlexp.data.pipeline import (
         EpochClock,
@@ -124,118 +192,124 @@ def _fit(cfg, run, start, resume, logger, backup, keras, splits, spread) -> dict
         eval_batch_size,
         evaluation_dataset,
         training_dataset,
-    )  # fmt: skip
-    from mlexp.doctor.report import write_run_report
-    from mlexp.models import backbone
-    from mlexp.models.components import build_optimizer
-    from mlexp.models.head import Head
-    from mlexp.reporting.plots import learning_curves
-    from mlexp.tasks import SCORE
+    )
     from mlexp.tf_runtime import without_tensorflow
-    from mlexp.tracking import write_hparams
-
-    spec = splits.spec
-    with spread.building():  # MirroredStrategy: variables are created per replica
-        model = models.build(cfg, splits.spec)
-        checks = preflight(cfg, splits, model, run)
-        history = callbacks.HistoryWriter(run)
-        initial_epoch = 0
-        if resume:
-            model, initial_epoch, history.rows = _restore(run, keras, model, backup)
-    runs.write_text(run.file(runs.SUMMARY), model_summary(model))
-    log.info("Model %r: %s parameters", model.name, f"{model.count_params():,}")
 
     clock = EpochClock()  # one epoch number for shuffling and augmentation, with or without shuffle
-    order = EpochOrder(cfg.seed, clock) if cfg.trainer.shuffle else None
     augment = augmenter(cfg.augmentation, cfg.seed)
     decode = data.decoder(splits)
     eval_batch = distribution.eval_multiple(spread, eval_batch_size(cfg.trainer))
-    shards, has_val = spread.shards, len(splits.x_val) > 0
+    shards, has_val, batch = spread.shards, len(splits.x_val) > 0, cfg.trainer.batch_size
     if keras.backend.backend() != "tensorflow" and augment is None and decode is None:  # nothing needs tf.data
         log.info("Input: NumPy batches for Keras on %s (no augmentation or files to decode)", keras.backend.backend())
         without_tensorflow(keras)
         seed = cfg.seed if cfg.trainer.shuffle else None
-        train_ds = array_batches(
-            splits.x_train, splits.y_train, cfg.trainer.batch_size, seed=seed, clock=clock, shards=shards
-        )  # fmt: skip
+        train = array_batches(splits.x_train, splits.y_train, batch, seed=seed, clock=clock, shards=shards)
         evaluation = lambda x, y: array_batches(x, y, eval_batch, shards=shards, training=False)  # noqa: E731
-        val_ds = evaluation(splits.x_val, splits.y_val) if has_val else None
-        test_ds = evaluation(splits.x_test, splits.y_test)
     else:
-        train_ds = training_dataset(
-            splits.x_train, splits.y_train, cfg.trainer.batch_size, augment=augment, order=order, clock=clock,
-            decode=decode, shards=shards,
+        order = EpochOrder(cfg.seed, clock) if cfg.trainer.shuffle else None
+        train = training_dataset(
+            splits.x_train, splits.y_train, batch, augment=augment, order=order, clock=clock, decode=decode,
+            shards=shards,
         )  # fmt: skip
-        val_ds = evaluation_dataset(splits.x_val, splits.y_val, eval_batch, decode, shards) if has_val else None
-        test_ds = evaluation_dataset(splits.x_test, splits.y_test, eval_batch, decode, shards)
+        evaluation = lambda x, y: evaluation_dataset(x, y, eval_batch, decode, shards)  # noqa: E731
+    val = evaluation(splits.x_val, splits.y_val) if has_val else None
+    return Inputs(train, val, evaluation(splits.x_test, splits.y_test), clock)
 
-    weights = class_weights(cfg.trainer, splits)
+
+def _fit(run: Run, model, history, feed: Inputs, splits) -> float:
+    """model.fit through the model kind's phases, from the restored epoch; the seconds spent in fit."""
+    from mlexp import callbacks, data
+    from mlexp.registry import MODELS
+
+    cfg = run.cfg
     stop = callbacks.GracefulStop()
     fit_callbacks = [
-        clock.callback(),
+        feed.clock.callback(),
         callbacks.LearningRateLogger(),
-        *callbacks.from_config(cfg.callbacks, run, cfg.optimizer.learning_rate, cfg.trainer.epochs),
+        *callbacks.from_config(cfg.callbacks, run.dir, cfg.optimizer.learning_rate, cfg.trainer.epochs),
         history,
-        *logger.callbacks(),
-        callbacks.EpochBackup(run),
+        *run.logger.callbacks(),
+        callbacks.EpochBackup(run.dir),
         stop,
     ]
+    phases = MODELS.phases(cfg.model)
+    done = run.epochs_done
     fit_seconds = 0.0  # the epochs alone: a sweep's first job also pays the process's start-up (imports, devices)
     with data.named_file_errors(splits):
         try:
-            for phase, end in phases(cfg):
-                if end <= initial_epoch:
+            for phase, end in phases.plan(cfg):
+                if end <= done:
                     continue
-                if phase == "fine_tune" and backbone.frozen(model):
-                    backbone.unfreeze(model, cfg, build_optimizer)
+                phases.enter(phase, model, cfg)
                 history.phase = phase
                 fit_start = time.perf_counter()
                 model.fit(
-                    train_ds,
-                    validation_data=val_ds,
-                    epochs=end,
-                    initial_epoch=initial_epoch,
-                    callbacks=fit_callbacks,
+                    feed.train, validation_data=feed.val, epochs=end, initial_epoch=done, callbacks=fit_callbacks,
                     verbose=cfg.trainer.verbose,
                     shuffle=False,  # EpochOrder shuffles, as a function of (seed, epoch)
-                    class_weight=weights,
-                )
+                    class_weight=class_weights(cfg.trainer, splits),
+                )  # fmt: skip
                 fit_seconds += time.perf_counter() - fit_start
-                initial_epoch = int(history.rows[-1]["epoch"]) if history.rows else initial_epoch
+                done = int(history.rows[-1]["epoch"]) if history.rows else done
                 if history.rows and not math.isfinite(history.rows[-1].get("loss", 0.0)):
-                    break  # diverged (terminate_on_nan): no fine-tuning from there
+                    break  # diverged (terminate_on_nan): no next phase from there
         except StopRequested:
-            with runs.atomic_path(run.file("checkpoints/interrupted.keras")) as tmp:
+            with runs.atomic_path(run.dir.file("checkpoints/interrupted.keras")) as tmp:
                 model.save(tmp)
             raise
         finally:
             stop.restore()
-        test = model.evaluate(test_ds, return_dict=True, verbose=0)
-        head = Head.for_spec(spec, cfg.model.logits)
-        spread.prepare(model)
-        val_pred = head.predictions(model.predict(val_ds, verbose=0)[: len(splits.y_val)]) if val_ds else splits.y_val
-        test_pred = head.predictions(model.predict(test_ds, verbose=0)[: len(splits.y_test)])
+    return fit_seconds
 
-    with runs.atomic_path(run.file(runs.MODEL)) as tmp:
+
+@dataclass
+class Results:
+    test: dict  # model.evaluate on the test split
+    val_pred: Any  # predictions in label form (the labels themselves without a validation split)
+    test_pred: Any
+
+
+def _evaluate(cfg, model, feed: Inputs, splits, spread) -> Results:
+    from mlexp import data
+    from mlexp.models.head import Head
+
+    with data.named_file_errors(splits):
+        test = model.evaluate(feed.test, return_dict=True, verbose=0)
+        head = Head.for_spec(splits.spec, cfg.model.logits)
+        spread.prepare(model)
+        predict = lambda ds, y: head.predictions(model.predict(ds, verbose=0)[: len(y)])  # noqa: E731
+        val_pred = predict(feed.val, splits.y_val) if feed.val else splits.y_val
+        return Results(test, val_pred, predict(feed.test, splits.y_test))
+
+
+def _records(run: Run, model, history, results: Results, splits, checks, spread, fit_seconds: float) -> dict:
+    """Every result file of the run; metrics.json last, so a run with metrics.json has all its files."""
+    from mlexp.doctor.report import write_run_report
+    from mlexp.reporting.plots import learning_curves
+    from mlexp.tracking import write_hparams
+
+    cfg, spec = run.cfg, splits.spec
+    with runs.atomic_path(run.dir.file(runs.MODEL)) as tmp:
         model.save(tmp)
     score = SCORE[spec.task]
-    learning_curves(history.rows, run.file(runs.CURVES), f"{cfg.model.name} on {cfg.dataset.name}", score)
-    metrics = summarize(history.rows, test, model.count_params(), time.perf_counter() - start)
+    learning_curves(history.rows, run.dir.file(runs.CURVES), f"{cfg.model.name} on {cfg.dataset.name}", score)
+    metrics = summarize(history.rows, results.test, model.count_params(), time.perf_counter() - run.started)
     metrics["fit_seconds"] = round(fit_seconds, 3)
     metrics["task"] = spec.task
-    metrics["validation_source"] = splits.spec.validation_source
-    metrics["samples"] = dict(splits.spec.sizes)
+    metrics["validation_source"] = spec.validation_source
+    metrics["samples"] = dict(spec.sizes)
     if score != "accuracy":  # accuracy's interval needs only n; other scores bootstrap their samples
-        metrics["standard_errors"] = standard_errors(score, splits, val_pred, test_pred)
+        metrics["standard_errors"] = standard_errors(score, splits, results.val_pred, results.test_pred)
     if record := spread.record():
         metrics["distribution"] = record
-    if splits.spec.validation_source == "test":
+    if spec.validation_source == "test":
         metrics["validated_on_test"] = True  # model selection saw the test split: test metrics are optimistic
-    write_run_report(run, cfg, history.rows, metrics, splits, val_pred, test_pred, checks)
-    write_hparams(run, cfg, metrics)  # TensorBoard's HParams dashboard: one row per run
-    run.write_metrics(metrics)  # last of the results: a run with metrics.json has all its files
-    logger.finish(metrics)
-    backups.discard(run)  # finished: nothing left to resume
+    write_run_report(run.dir, cfg, history.rows, metrics, splits, results.val_pred, results.test_pred, checks)
+    write_hparams(run.dir, cfg, metrics)  # TensorBoard's HParams dashboard: one row per run
+    run.dir.write_metrics(metrics)
+    run.logger.finish(metrics)
+    backups.discard(run.dir)  # finished: nothing left to resume
     return metrics
 
 
@@ -257,7 +331,7 @@ def standard_errors(score: str, splits, val_pred, test_pred) -> dict[str, float]
 
 def class_weights(trainer, splits) -> dict[int, float] | None:
     """trainer.class_weight=balanced: sklearn's balanced weights, n / (classes x count), per class index."""
-    if trainer.get("class_weight") != "balanced" or splits.spec.task not in ("multiclass", "binary"):
+    if trainer.get("class_weight") != "balanced" or splits.spec.task not in SINGLE_LABEL:
         return None
     import numpy as np
     from sklearn.utils.class_weight import compute_class_weight
@@ -266,15 +340,6 @@ def class_weights(trainer, splits) -> dict[int, float] | None:
     weights = compute_class_weight("balanced", classes=present, y=splits.y_train)
     log.info("Class weights (balanced): %s", ", ".join(f"{c}: {w:.3g}" for c, w in zip(present, weights, strict=True)))
     return {int(c): float(w) for c, w in zip(present, weights, strict=True)}
-
-
-def phases(cfg) -> list[tuple[str | None, int]]:
-    """(phase, last epoch) pairs: a backbone with fine_tune.freeze_epochs trains frozen, then fine-tunes,
-    in one run; every other model has one unnamed phase."""
-    freeze = cfg.model.get("fine_tune", {}).get("freeze_epochs", 0) if cfg.model.get("kind") == "backbone" else 0
-    if not freeze or freeze >= cfg.trainer.epochs:
-        return [("frozen" if freeze else None, cfg.trainer.epochs)]
-    return [("frozen", freeze), ("fine_tune", cfg.trainer.epochs)]
 
 
 def preflight(cfg, splits, model, run: runs.RunDir | None = None):
@@ -307,12 +372,6 @@ def _restore(run: runs.RunDir, keras, model, backup: tuple[int, Path] | None):
     # A kill between the history write and the backup leaves one epoch too many: drop it.
     rows = [row for row in run.read_history() if row["epoch"] <= epochs]
     return model, epochs, rows
-
-
-def model_summary(model) -> str:
-    lines: list[str] = []
-    model.summary(print_fn=lambda text, **_: lines.append(text))
-    return "\n".join(lines) + "\n"
 
 
 def summarize(rows: list[dict[str, float]], test: dict[str, float], params: int, wall: float) -> dict:

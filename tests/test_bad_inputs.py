@@ -100,9 +100,9 @@ def test_unusable_run_folders(mlexp, tmp_path, make, target, code, text):
 
 
 def test_a_full_disk_is_refused_at_start(mlexp, tmp_path, monkeypatch):
-    from mlexp import claim
+    from mlexp import runs
 
-    monkeypatch.setattr(claim.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9, 2**20))
+    monkeypatch.setattr(runs.shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9, 2**20))
     one_line(mlexp("train", *TINY, "hydra.run.dir=new"), 1, "the disk holding 'new' is full (1 MiB free")
     assert not (tmp_path / "new").exists()
 
@@ -120,7 +120,7 @@ def test_atomic_writes_in_a_run_use_its_tmp_folder_and_leave_nothing(tmp_path):
     from mlexp import runs
 
     run = runs.RunDir(tmp_path / "run")
-    run.claim()
+    run.begin()
     seen = []
     with runs.atomic_path(run.file("plots/a.png")) as tmp:
         seen.append(tmp.parent)

@@ -18,9 +18,9 @@ def test_one_cycle_warms_up_then_anneals_every_batch_and_the_model_reloads(mlexp
     assert rates[0] > rates[1] > rates[2] > rates[3] and rates[3] == pytest.approx(0.0, abs=1e-6)
     import keras
 
-    from mlexp import runs
+    from mlexp import models
 
-    model = runs.load_model(tmp_path / "outputs/oc/model.keras", keras)  # the schedule is registered
+    model = models.load(tmp_path / "outputs/oc/model.keras", keras)  # the schedule is registered
     assert type(model.optimizer.learning_rate).__name__ != "float"
 
 
@@ -51,16 +51,16 @@ def test_gradient_accumulation_and_mixed_precision(mlexp, tmp_path):
     assert result.code == 0, result.err
     import keras
 
-    from mlexp import runs
+    from mlexp import models
 
-    model = runs.load_model(tmp_path / "outputs/mixed/model.keras", keras)
+    model = models.load(tmp_path / "outputs/mixed/model.keras", keras)
     assert model.get_layer("head").dtype_policy.name == "float32"  # the head and loss stay float32
     hidden = [layer for layer in model.layers if type(layer).__name__ == "Dense" and layer.name != "head"]
     assert hidden[0].dtype_policy.name == "mixed_bfloat16"
     assert model.optimizer.gradient_accumulation_steps == 4
     assert read_metrics(tmp_path / "outputs/mixed")["test_accuracy"] > 0.3
     assert mlexp("train", *FAST, "trainer.epochs=1", "hydra.run.dir=outputs/after").code == 0
-    after = runs.load_model(tmp_path / "outputs/after/model.keras", keras)
+    after = models.load(tmp_path / "outputs/after/model.keras", keras)
     assert all(layer.dtype_policy.name == "float32" for layer in after.layers if hasattr(layer, "dtype_policy"))
     bad = mlexp("train", "optimizer.gradient_accumulation_steps=1")
     assert bad.code == 2 and "optimizer.gradient_accumulation_steps: got 1; expected an integer >= 2 or null" in bad.err
@@ -230,3 +230,30 @@ def test_keras_on_jax_without_tf_data_runs_without_loading_tensorflow(tmp_path):
     assert augmented.returncode == 0, augmented.stderr[-2000:]
     assert "tensorflow loaded: True" in augmented.stdout
     assert "oneDNN custom operations" not in augmented.stderr and "absl::InitializeLog" not in augmented.stderr
+
+
+def test_lr_find_feeds_the_batches_train_feeds_augmentation_included(mlexp, tmp_path, monkeypatch):
+    """One input stage: lr-find's first batch is train's first batch, augmented the same way (before, lr-find
+    built its own tf.data pipeline without the augmentation)."""
+    import numpy as np
+
+    from mlexp import training
+
+    first_batches = []
+    make = training.inputs
+
+    def spy(cfg, *args):
+        feed = make(cfg, *args)
+        first_batches.append(next(iter(feed.train)))
+        return feed
+
+    monkeypatch.setattr(training, "inputs", spy)
+    args = ["model=cnn", "model.filters=[4]", "model.dense_units=[]", "augmentation=flip_shift", "trainer.verbose=0"]
+    assert mlexp("lr-find", *args, "--steps", "10", "--out", "lr").code == 0
+    assert mlexp("train", *args, "trainer.epochs=1", "hydra.run.dir=run").code == 0
+    (x_find, y_find), (x_train, y_train) = first_batches
+    np.testing.assert_array_equal(np.asarray(x_find), np.asarray(x_train))
+    np.testing.assert_array_equal(np.asarray(y_find), np.asarray(y_train))
+    assert mlexp("lr-find", *args[:-2], "augmentation=none", "--steps", "10", "--out", "lr2").code == 0
+    x_plain = np.asarray(first_batches[2][0])
+    assert x_plain.shape == x_find.shape and not np.array_equal(x_plain, x_find)  # the augmentation reached lr-find

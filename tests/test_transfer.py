@@ -37,10 +37,10 @@ def weights_file(tmp_path):
 def _backbone_weights(run_dir) -> dict[str, list[np.ndarray]]:
     import keras
 
-    from mlexp import runs
+    from mlexp import models
     from mlexp.models.backbone import find
 
-    model = runs.load_model(run_dir / "model.keras", keras)
+    model = models.load(run_dir / "model.keras", keras)
     return {layer.name: [w.numpy() for w in layer.weights] for layer in find(model).layers if layer.weights}
 
 

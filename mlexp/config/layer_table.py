@@ -115,7 +115,8 @@ def _rules(table: dict[tuple[str, str], tuple], layer: str, args: dict[str, Any]
 
 def generate() -> dict[str, Any]:
     import keras
-    from keras.src import activations, constraints, initializers, regularizers
+
+    from mlexp.compat import keras_object_names
 
     layers = {}
     for name in sorted(dir(keras.layers)):
@@ -130,10 +131,7 @@ def generate() -> dict[str, Any]:
         }
     return {
         "keras": keras.__version__,
-        "activations": sorted(activations.ALL_OBJECTS_DICT),
-        "initializers": sorted(initializers.ALL_OBJECTS_DICT),
-        "regularizers": sorted(regularizers.ALL_OBJECTS_DICT),
-        "constraints": sorted(constraints.ALL_OBJECTS_DICT),
+        **keras_object_names(),
         "layers": layers,
     }
 

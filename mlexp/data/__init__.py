@@ -16,6 +16,7 @@ from mlexp.data.sources import DataError
 from mlexp.data.splits import stratified_split
 from mlexp.lazy import lazy
 from mlexp.registry import DATASETS
+from mlexp.tasks import MULTICLASS, REGRESSION, SINGLE_LABEL
 
 np = lazy("numpy")
 
@@ -31,7 +32,7 @@ class DatasetSpec:
     sizes: dict[str, int] = field(default_factory=dict)
     validation_source: str = "split"
     preprocessing: dict = field(default_factory=dict)  # what predict must repeat: scale, max_value, mean, std
-    task: str = "multiclass"  # multiclass | binary | multilabel | regression
+    task: str = MULTICLASS  # multiclass | binary | multilabel | regression
     files: tuple[str, ...] = ()  # the data files read, for the manifest's fingerprint
 
 
@@ -72,13 +73,13 @@ def load(cfg_dataset, cfg_trainer) -> Splits:
         fitted["image_reader"] = reader.state()
     sample = x_train if reader is None else reader.load(x_train[:STATS_SAMPLE])
     preprocessing = {**preprocessing_stats(cfg_dataset.scale, raw.max_value, sample), **fitted}
-    if task == "regression":  # the head learns the standardized target and restores its units
+    if task == REGRESSION:  # the head learns the standardized target and restores its units
         preprocessing["target_mean"], preprocessing["target_std"] = float(y_train.mean()), float(y_train.std()) or 1.0
     if reader is None:
         x_train, x_val, x_test = (apply(preprocessing, a) for a in (x_train, x_val, x_test))
     sizes = {"train": len(x_train), "val": len(x_val), "test": len(x_test)}
     input_shape = tuple(x_train.shape[1:]) if reader is None else reader.input_shape
-    outputs = 1 if task == "regression" else len(raw.class_names)
+    outputs = 1 if task == REGRESSION else len(raw.class_names)
     validation = "file" if raw.own_validation and cfg_trainer.validation == "split" else cfg_trainer.validation
     spec = DatasetSpec(
         cfg_dataset.name, input_shape, outputs, list(raw.class_names or []), sizes, validation, preprocessing,
@@ -140,7 +141,7 @@ def _validation(raw: Raw, cfg_dataset, cfg_trainer, task: str):
     if source == "split":
         (x, y), (xv, yv) = stratified_split(
             raw.x_train, raw.y_train, cfg_trainer.validation_split, cfg_dataset.split_seed,
-            stratify=task in ("multiclass", "binary"),
+            stratify=task in SINGLE_LABEL,
         )  # fmt: skip
         return x, y, xv, yv
     if source == "head":  # the IMDB notebook's x_train[:10000] holdout

@@ -137,19 +137,16 @@ class FlipWarp:
 
 def _recorded_warp(layer, images, transformation) -> Warp:
     """The warp that `layer` would apply, recorded by standing in for its backend's affine_transform."""
-    module = layer.backend.image
-    real = module.affine_transform
+    from mlexp.compat import replaced_affine_transform
+
     recorded: list[Warp] = []
 
-    def record(images, transform, *args, **kwargs):
+    def record(real, images, transform, *args, **kwargs):
         recorded.append(Warp(real, transform, *args, **kwargs))
         return images
 
-    module.affine_transform = record
-    try:
+    with replaced_affine_transform(layer, record):
         layer.transform_images(images, transformation, training=True)
-    finally:
-        module.affine_transform = real
     if len(recorded) != 1:
         raise RuntimeError(f"{type(layer).__name__}: expected one affine_transform call, saw {len(recorded)}")
     return recorded[0]

@@ -12,6 +12,7 @@ import logging
 from mlexp.data.raw import Raw
 from mlexp.data.sources import DataError
 from mlexp.lazy import lazy
+from mlexp.tasks import BINARY, MULTICLASS, MULTILABEL, REGRESSION
 
 np = lazy("numpy")
 
@@ -26,18 +27,18 @@ def prepare(raw: Raw, task: str = "auto") -> tuple[Raw, str]:
     splits = _labels(raw)
     if task == "auto":
         task = raw.task if raw.task not in (None, "auto") else infer(splits, raw)
-    if task == "regression":
+    if task == REGRESSION:
         ys = {name: _numeric(y, f"{raw.origin} {name}") for name, y in splits.items()}
-    elif task == "multilabel":
+    elif task == MULTILABEL:
         ys = {name: _multi_hot(y, f"{raw.origin} {name}") for name, y in splits.items()}
     else:
         ys = {name: _indices(y, f"{raw.origin} {name}", raw.class_names) for name, y in splits.items()}
         classes = len(raw.class_names) if raw.class_names else int(max(y.max(initial=0) for y in ys.values())) + 1
-        if task == "binary" and classes != 2:
+        if task == BINARY and classes != 2:
             raise DataError(f"dataset.task: got 'binary', but {raw.origin} has {classes} classes; expected multiclass")
         if not raw.class_names:
             raw.class_names = [str(i) for i in range(classes)]
-    if task == "multilabel" and not raw.class_names:
+    if task == MULTILABEL and not raw.class_names:
         raw.class_names = [f"label_{i}" for i in range(ys["y_train"].shape[1])]
     for name, y in ys.items():
         setattr(raw, name, y)
@@ -48,11 +49,11 @@ def infer(splits: dict[str, np.ndarray], raw: Raw) -> str:
     """The task the training labels pose; logged, since dataset.task overrides it."""
     y = splits["y_train"]
     if y.ndim == 2 and y.shape[1] > 1:
-        task = "multilabel" if _zero_one(y) and not _one_hot(y) else "multiclass"  # one-hot is refused below
+        task = MULTILABEL if _zero_one(y) and not _one_hot(y) else MULTICLASS  # one-hot is refused below
     elif _is_float(y) and not _integral(y) and len(np.unique(y)) > MANY_VALUES:
-        task = "regression"
+        task = REGRESSION
     else:
-        task = "binary" if len(raw.class_names or np.unique(y)) == 2 else "multiclass"
+        task = BINARY if len(raw.class_names or np.unique(y)) == 2 else MULTICLASS
     log.info("Task %s, from the labels of %s (dataset.task overrides it)", task, raw.origin)
     return task
 

@@ -27,6 +27,7 @@ from mlexp.data.splits import stratified_split
 from mlexp.errors import first_line
 from mlexp.lazy import lazy
 from mlexp.registry import DATASETS
+from mlexp.tasks import MULTILABEL, REGRESSION, SINGLE_LABEL
 
 np = lazy("numpy")
 pd = lazy("pandas")
@@ -193,7 +194,7 @@ def load(cfg) -> Raw:
     y, class_names, task = _targets(frame, targets, task, path)
     rows = np.arange(len(frame))
     if test is None:
-        stratify = task in ("auto", "multiclass", "binary")
+        stratify = task in ("auto", *SINGLE_LABEL)
         (train_rows, y_train), (test_rows, y_test) = stratified_split(
             rows, y, cfg.test_split, cfg.split_seed, stratify=stratify
         )
@@ -223,11 +224,11 @@ def _drop_unlabelled(frame: pd.DataFrame, targets: list[str], path: Path) -> pd.
 def _targets(frame, targets: list[str], task: str, path: Path, class_names=None):
     """Labels as the task needs them: several 0/1 columns (multilabel), numbers, or class values."""
     if len(targets) > 1:
-        return frame[targets].to_numpy(), targets, "multilabel" if task == "auto" else task
+        return frame[targets].to_numpy(), targets, MULTILABEL if task == "auto" else task
     column = frame[targets[0]]
     numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
-    if task == "regression" or (task == "auto" and numeric and column.nunique() > MANY_VALUES):
-        return column.to_numpy(), [targets[0]], "regression"
+    if task == REGRESSION or (task == "auto" and numeric and column.nunique() > MANY_VALUES):
+        return column.to_numpy(), [targets[0]], REGRESSION
     names = class_names or [str(v) for v in sorted(column.unique())]
     index = {name: i for i, name in enumerate(names)}
     unknown = sorted({str(v) for v in column} - set(index))

@@ -8,6 +8,7 @@ import hashlib
 import numpy as np
 
 from mlexp.doctor import Finding
+from mlexp.tasks import SINGLE_LABEL
 
 SAMPLE = 2048  # inputs per split read for statistics (files are decoded, so a sample)
 UNIT_LIMIT = 1.5  # scale=unit should give values in [0, 1]; above 1.5 the divisor was wrong (16-bit images)
@@ -20,7 +21,7 @@ SPLITS = ("train", "val", "test")
 
 def check(cfg, splits) -> list[Finding]:
     found = [*_range(cfg, splits), *_duplicates(splits)]
-    if splits.spec.task in ("multiclass", "binary"):
+    if splits.spec.task in SINGLE_LABEL:
         found += [*_coverage(splits), *_imbalance(cfg, splits)]
     return found
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mlexp.doctor import Finding, advice
+from mlexp.tasks import SINGLE_LABEL
 
 CONSTANT_INITIALIZERS = ("zeros", "ones")
 SAMPLE = 256  # files decoded to check the inputs of a data set read from disk
@@ -23,7 +24,7 @@ def check(cfg, splits, model=None) -> list[Finding]:
 
 
 def _labels(cfg, splits) -> list[Finding]:
-    if splits.spec.task not in ("multiclass", "binary"):
+    if splits.spec.task not in SINGLE_LABEL:
         return []  # label sets and numeric targets were checked when the data were read
     classes = splits.spec.num_classes
     labels = np.concatenate([splits.y_train, splits.y_val, splits.y_test])
@@ -124,44 +125,7 @@ def _learning_rate(cfg, splits) -> list[Finding]:
 
 
 def _transfer(cfg, splits) -> list[Finding]:
-    """Transfer-learning mistakes (model=backbone): pretrained weights fed unprocessed inputs, a fine-tuning
-    rate that wrecks the pretrained features, a pretrained backbone trained from the first epoch."""
-    if cfg.model.get("kind") != "backbone":
-        return []
-    found = []
-    model, tune = cfg.model, cfg.model.fine_tune
-    if model.weights is not None and not model.preprocess:
-        found.append(Finding(
-            "preprocessing_off", "warning",
-            f"model.preprocess=false with pretrained weights ({model.weights}): {model.arch} was trained on its own "
-            "preprocessing of 0-255 pixels; without it the features it learned do not apply.",
-            "model.preprocess=true", {"arch": model.arch, "weights": str(model.weights)},
-        ))  # fmt: skip
-    rate = cfg.optimizer.learning_rate * tune.lr_factor
-    limit = 1e-2 if cfg.optimizer.name in ("sgd", "adadelta") else 1e-3
-    if tune.freeze_epochs and rate > limit:
-        found.append(Finding(
-            "fine_tune_rate_high", "warning",
-            f"fine-tuning at learning rate {rate:g} (optimizer.learning_rate x model.fine_tune.lr_factor): far above "
-            f"the usual {limit / 100:g}-{limit / 10:g} for unfreezing a pretrained {model.arch}; it overwrites what "
-            "the backbone learned.",
-            f"model.fine_tune.lr_factor={limit / 10 / cfg.optimizer.learning_rate:g}",
-            {"fine_tune_learning_rate": rate},
-        ))  # fmt: skip
-    if model.weights is None and tune.freeze_epochs:
-        found.append(Finding(
-            "frozen_random_backbone", "warning",
-            f"{model.arch} has random weights (model.weights=null) and stays frozen for {tune.freeze_epochs} "
-            "epoch(s): its features are random projections, and only the head can learn from them, so those epochs "
-            "train little whatever the learning rate.",
-            "model.weights=imagenet, or model.fine_tune.freeze_epochs=0 (train the whole network from scratch)",
-            {"arch": model.arch, "freeze_epochs": int(tune.freeze_epochs)},
-        ))  # fmt: skip
-    if model.weights is not None and not tune.freeze_epochs:
-        found.append(Finding(
-            "backbone_not_frozen", "warning",
-            f"the pretrained {model.arch} is trained from the first epoch: the random head's large gradients reach "
-            "it before the head has learned anything.",
-            "model.fine_tune.freeze_epochs=3 (train the head first)", {"arch": model.arch},
-        ))  # fmt: skip
-    return found
+    """The model kind's own findings (a backbone's transfer-learning mistakes), through the registry."""
+    from mlexp.registry import MODELS
+
+    return [Finding(**found) for found in MODELS.phases(cfg.model).findings(cfg, splits)]

@@ -8,6 +8,7 @@ from pathlib import Path
 from mlexp import doctor, runs
 from mlexp.doctor import Finding, advice
 from mlexp.doctor.diagnose import diagnose, markdown
+from mlexp.tasks import MULTILABEL, REGRESSION, SINGLE_LABEL
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +17,7 @@ def write_run_report(run: runs.RunDir, cfg, rows, metrics, splits, val_pred, tes
     from mlexp.reporting import debug
 
     task = splits.spec.task
-    classifies = task in ("multiclass", "binary")
+    classifies = task in SINGLE_LABEL
     findings = diagnose(
         rows,
         cfg.optimizer.learning_rate,
@@ -32,12 +33,12 @@ def write_run_report(run: runs.RunDir, cfg, rows, metrics, splits, val_pred, tes
     runs.write_json(run.file(doctor.DIAGNOSIS), {"healthy": not findings, "findings": [f.as_dict() for f in findings]})
     names = splits.spec.class_names
     text = markdown(findings, metrics, list(checks))
-    if task == "regression":
+    if task == REGRESSION:
         figures = debug.write_regression(run.file("plots"), splits.y_test, test_pred)
         table = debug.regression_table(splits.y_test, test_pred)
         text += "\n## Test errors, in the target's units\n\n| metric | value |\n|---|---|\n"
         text += "\n".join(f"| {name} | {row['value']:.4g} |" for name, row in table.iterrows()) + "\n"
-    elif task == "multilabel":
+    elif task == MULTILABEL:
         figures = []
         table = debug.label_table(splits.y_test, test_pred, names)
         table.to_csv(run.path / debug.CLASS_REPORT)
@@ -107,7 +108,7 @@ def _table(frame, what: str = "class") -> str:
 def regenerate(run_dir: Path) -> list[Finding]:
     """mlexp report: the diagnosis and figures of a finished run, again, from its files and its data."""
 
-    from mlexp import data
+    from mlexp import data, models
     from mlexp.config.saved import load_config
     from mlexp.errors import MlexpError
     from mlexp.models.head import Head
@@ -119,7 +120,7 @@ def regenerate(run_dir: Path) -> list[Finding]:
     cfg = load_config(Path(run_dir))
     keras = import_keras()
     splits = data.load(cfg.dataset, cfg.trainer)
-    model = runs.load_model(run.file(runs.MODEL), keras)
+    model = models.load(run.file(runs.MODEL), keras)
     head = Head.for_spec(splits.spec, cfg.model.logits)
     val_pred = head.predictions(model.predict(_inputs(splits, "x_val", cfg), verbose=0))
     test_pred = head.predictions(model.predict(_inputs(splits, "x_test", cfg), verbose=0))

@@ -46,3 +46,29 @@ def build(cfg, spec):
         steps_per_execution=cfg.trainer.steps_per_execution,
     )
     return model
+
+
+def summary(model) -> str:
+    """model.summary() as text (summary.txt, mlexp check)."""
+    lines: list[str] = []
+    model.summary(print_fn=lambda text, **_: lines.append(text))
+    return "\n".join(lines) + "\n"
+
+
+def load(path, keras, **kwargs):
+    """keras.models.load_model, with a damaged file as an MlexpError naming it instead of Keras' words."""
+    from mlexp.runs import UnreadableModel, archive_damage
+
+    problem = archive_damage(path)
+    if problem:
+        raise UnreadableModel(path, problem)
+    from mlexp.errors import first_line
+    from mlexp.models.backbone import preprocessing_layer
+    from mlexp.schedules import register as register_schedules
+
+    preprocessing_layer()  # registers mlexp's own layer, so backbone models load (in safe mode too)
+    register_schedules()  # and its per-batch learning-rate schedules
+    try:
+        return keras.models.load_model(path, **kwargs)
+    except Exception as exc:  # a whole archive whose content Keras refuses: any of its loader's errors
+        raise UnreadableModel(path, first_line(exc)) from None

@@ -22,7 +22,7 @@ from pathlib import Path
 from mlexp.config.catalog import DROPOUT, HEAD, POSITIVE, UNITS
 from mlexp.config.rules import Rule, boolean, choice, int_list, integer, mapping, optional, size_2d, string
 from mlexp.errors import ConfigError, MlexpError, first_line
-from mlexp.registry import MODELS
+from mlexp.registry import MODELS, Phases
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,46 @@ def pixel_rescaling(stats: dict) -> tuple[float, float]:
     return 255.0 / peak, 0.0
 
 
-@MODELS.register("backbone", RULES, required=("arch",), check=check)
+class FineTuning(Phases):
+    """A pretrained backbone with model.fine_tune.freeze_epochs trains frozen (the head learns), then
+    fine-tunes (the backbone unfrozen, at a lower rate), in one run."""
+
+    def plan(self, cfg) -> list[tuple[str | None, int]]:
+        freeze, epochs = cfg.model.get("fine_tune", {}).get("freeze_epochs", 0), cfg.trainer.epochs
+        if not freeze or freeze >= epochs:
+            return [("frozen" if freeze else None, epochs)]
+        return [("frozen", freeze), ("fine_tune", epochs)]
+
+    def enter(self, phase, model, cfg) -> None:
+        if phase == "fine_tune" and frozen(model):
+            unfreeze(model, cfg)
+
+    def describe(self, cfg, model, spec) -> str:
+        """The backbone, its weights, input size, preprocessing, and frozen and trainable parameter counts."""
+        arch, size = ARCHS[cfg.model.arch], input_size(cfg.model)
+        count = lambda weights: sum(int(w.numpy().size) for w in weights)  # noqa: E731
+        shape = "x".join(str(d) for d in spec.input_shape)
+        preprocessing = "off (model.preprocess=false)"
+        if cfg.model.preprocess:
+            preprocessing = f"{arch.module}.preprocess_input ({PREPROCESSING[arch.module]}) after "
+            preprocessing += f"dataset.scale={spec.preprocessing.get('scale')} is undone"
+        why = f" (the backbone, for fine_tune.freeze_epochs={cfg.model.fine_tune.freeze_epochs})" if frozen(
+            model) else ""  # fmt: skip
+        return (
+            f"Backbone:     {cfg.model.arch} (weights {cfg.model.weights or 'null'}), "
+            f"input {size[0]}x{size[1]} from {shape}\n"
+            f"              preprocessing: {preprocessing}\n"
+            f"Parameters:   frozen {count(model.non_trainable_weights):,}{why}, "
+            f"trainable {count(model.trainable_weights):,}\n"
+        )
+
+    def findings(self, cfg, splits) -> list[dict]:
+        from mlexp.models.transfer_checks import findings
+
+        return findings(cfg)
+
+
+@MODELS.register("backbone", RULES, required=("arch",), check=check, phases=FineTuning())
 def body(inputs, cfg, kernel_regularizer, spec=None):
     import keras
 
@@ -181,11 +220,9 @@ def build_network(cfg, size: tuple[int, int]):
 @contextlib.contextmanager
 def offline_weights(arch: str, download: bool):
     """Keras' get_file, looked up in the cache first; with download=false a missing file is one message."""
-    from keras.src.utils import file_utils
+    from mlexp.compat import replaced_get_file
 
-    original = file_utils.get_file
-
-    def lookup(fname=None, origin=None, *args, cache_subdir="datasets", cache_dir=None, **kwargs):
+    def lookup(original, fname=None, origin=None, *args, cache_subdir="datasets", cache_dir=None, **kwargs):
         home = Path(cache_dir or os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
         cached = home / cache_subdir / fname
         if cached.is_file():
@@ -203,11 +240,8 @@ def offline_weights(arch: str, download: bool):
             f"Put the file there under Keras' name ({fname}), give model.weights=PATH, or model.weights=null"
         )
 
-    file_utils.get_file = lookup
-    try:
+    with replaced_get_file(lookup):
         yield
-    finally:
-        file_utils.get_file = original
 
 
 _PREPROCESSING_LAYER = None
@@ -240,12 +274,12 @@ def find(model):
     return next((layer for layer in model.layers if layer.name == LAYER), None)
 
 
-def unfreeze(model, cfg, build_optimizer) -> None:
+def unfreeze(model, cfg) -> None:
     """The fine-tuning phase: unfreeze the backbone (all of it, or its last N layers) and recompile with
     the learning rate times fine_tune.lr_factor (a fresh optimizer, as Keras' guide does)."""
     from omegaconf import OmegaConf
 
-    from mlexp.models.components import recompile
+    from mlexp.models.components import build_optimizer, recompile
 
     network = find(model)
     network.trainable = True

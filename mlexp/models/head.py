@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from mlexp.errors import ConfigError
 from mlexp.lazy import lazy
+from mlexp.tasks import BINARY, MULTICLASS, MULTILABEL, REGRESSION
 
 np = lazy("numpy")
 
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 class Head:
     num_classes: int  # outputs: classes, labels, or 1 for regression
     logits: bool = False
-    task: str = "multiclass"
+    task: str = MULTICLASS
     target_mean: float = 0.0
     target_std: float = 1.0
     threshold: float = 0.5  # multilabel: a label is predicted at this probability
@@ -40,19 +41,19 @@ class Head:
 
     @property
     def binary(self) -> bool:
-        return self.task == "binary" or (self.task == "multiclass" and self.num_classes == 2)
+        return self.task == BINARY or (self.task == MULTICLASS and self.num_classes == 2)
 
     def build(self, x, kernel_regularizer):
         """(outputs, loss, metrics) for the features `x`."""
         import keras
 
-        if self.logits and self.task in ("multilabel", "regression"):
+        if self.logits and self.task in (MULTILABEL, REGRESSION):
             raise ConfigError("model.logits", True, f"false for a {self.task} task (its head is built without)")
         # float32 under mixed precision too: softmax and the loss need its range (Keras' mixed-precision guide)
         dense = lambda units, activation: keras.layers.Dense(  # noqa: E731
             units, activation=activation, kernel_regularizer=kernel_regularizer(), name="head", dtype="float32"
         )
-        if self.task == "regression":
+        if self.task == REGRESSION:
             outputs = dense(1, None)(x)
             outputs = keras.layers.Rescaling(
                 self.target_std, offset=self.target_mean, name="target_units", dtype="float32"
@@ -63,7 +64,7 @@ class Head:
                 keras.metrics.R2Score(name="r2"),
             ]
             return outputs, keras.losses.MeanSquaredError(), metrics
-        if self.task == "multilabel":
+        if self.task == MULTILABEL:
             t = self.threshold
             metrics = [
                 keras.metrics.BinaryAccuracy(name="accuracy", threshold=t),
@@ -86,9 +87,9 @@ class Head:
 
     def predictions(self, outputs: np.ndarray) -> np.ndarray:
         """Each row's prediction: a class index, a 0/1 row of labels, or a value in the target's units."""
-        if self.task == "regression":
+        if self.task == REGRESSION:
             return outputs[:, 0]
-        if self.task == "multilabel":
+        if self.task == MULTILABEL:
             return (outputs >= self.threshold).astype(np.int64)
         return self.classes(outputs)
 
@@ -100,7 +101,7 @@ class Head:
 
     def probabilities(self, outputs: np.ndarray) -> np.ndarray:
         """Per-class probabilities of each row (two columns for a one-unit binary head)."""
-        if self.task == "multilabel":
+        if self.task == MULTILABEL:
             return outputs
         if outputs.shape[-1] == 1:
             p1 = 1 / (1 + np.exp(-outputs[:, 0])) if self.logits else outputs[:, 0]

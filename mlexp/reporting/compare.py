@@ -13,7 +13,7 @@ from mlexp.reporting import race_report, stats, verdicts
 from mlexp.reporting.collect import RunRecord, find_runs, load_run, text, with_interval
 from mlexp.reporting.names import component_keys, header, run_labels, varied_keys
 from mlexp.reporting.stats import Estimate, Verdict
-from mlexp.tasks import SCORE, lower_is_better
+from mlexp.tasks import MULTICLASS, REGRESSION, SCORE, lower_is_better
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,8 @@ class Comparison:
 
 def score_of(records: list[RunRecord]) -> str:
     """The metric the runs are judged by: mae when all are regressions, accuracy otherwise."""
-    found = {r.metrics.get("task", "multiclass") for r in records if r.metrics}
-    return SCORE["regression"] if found == {"regression"} else SCORE["multiclass"]
+    found = {r.metrics.get("task", MULTICLASS) for r in records if r.metrics}
+    return SCORE[REGRESSION] if found == {REGRESSION} else SCORE[MULTICLASS]
 
 
 def build(

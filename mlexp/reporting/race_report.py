@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mlexp.race import RACE_LOG
 from mlexp.reporting.collect import text
+
+RACE_LOG = "race.json"  # written by mlexp.race beside the sweep's runs
 
 
 def read(out: Path) -> dict | None:

@@ -42,6 +42,7 @@ def retrain_best(session: Path, best_dir: Path, objective: str) -> dict[str, Any
             "Retraining trial %s on training + validation data for %d epochs%s",
             best_dir.name, cfg.trainer.epochs, f" (disabled: {', '.join(disabled)})" if disabled else "",
         )  # fmt: skip
+        runs.claim(folder, "the retrained model's folder", sweep=False)
         metrics = train(cfg, folder, command=["mlexp", "tune", "# retrain_best"], overrides=[])
     return {
         "run_dir": str(folder.relative_to(session)),

@@ -63,9 +63,10 @@ def _make_search(settings, space: SearchSpace, base: DictConfig, session: Path, 
     # first: it keeps TensorFlow's start-up banner off the console; every trial runs in this process
     import_keras(base.trainer.get("backend", "tensorflow"))
     import keras_tuner as kt
-    from keras_tuner.src import config as kt_config
 
-    kt_config.DEBUG = False  # else keras-tuner prints each failed trial's traceback; the trial folder keeps it
+    from mlexp.compat import quiet_keras_tuner
+
+    quiet_keras_tuner()
 
     hp = kt.HyperParameters()
     space.declare(hp)
@@ -152,6 +153,8 @@ def run_trial(search, trial) -> dict[str, float]:
         runs.RunDir(folder).write_failure(exc, "failed")
         raise kt.errors.FailedTrialError(str(exc)) from None
     try:
+        if not resume:
+            runs.claim(folder, f"trial {trial.trial_id}'s folder", sweep=False)
         metrics = train(cfg, folder, command=[*search.command, f"# trial {trial.trial_id}"],
                         overrides=[*search.overrides, *overrides], resume=resume)  # fmt: skip
     except MlexpError as exc:
