@@ -127,7 +127,7 @@ class EpochBackup(keras.callbacks.Callback):
         self.run = run
 
     def on_epoch_end(self, epoch, logs=None):
-        from mlexp import backups
+        from mlexp.runs import backups
 
         backups.save(self.run, self.model, epoch + 1)
 

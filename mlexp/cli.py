@@ -201,7 +201,7 @@ def _report(argv: list[str]) -> int:
     )
     parser.add_argument("run_dir", help="a finished run directory")
     args = parser.parse_args(argv)
-    from mlexp.doctor.report import regenerate
+    from mlexp.doctor.run_report import regenerate
 
     _logging()
     findings = regenerate(args.run_dir)

@@ -75,7 +75,7 @@ def config_differences(a: Side, b: Side) -> list[dict]:
 
 
 def data_difference(a: Side, b: Side) -> str | None:
-    from mlexp.fingerprint import changes
+    from mlexp.runs.fingerprint import changes
 
     return changes(a.manifest("data"), b.manifest("data"))
 

@@ -24,7 +24,7 @@ FINISHED = runs.FINISHED
 def rerun(run_dir: Path, overrides: list[str], verify: bool = True) -> int:
     run_dir = Path(run_dir)
     cfg = load_config(run_dir, overrides, data_paths=True)  # a config error stops here, before NumPy or Keras load
-    from mlexp.manifest import differing_versions
+    from mlexp.runs.manifest import differing_versions
     from mlexp.training import train
 
     if run_dir.is_file():  # a bare config: a new run, with no original to compare with
@@ -77,7 +77,7 @@ def _backend(run: runs.RunDir) -> str:
 
 
 def _warn_data_changed(original: runs.RunDir, new: runs.RunDir) -> None:
-    from mlexp.fingerprint import changes
+    from mlexp.runs.fingerprint import changes
 
     try:
         before, after = (run.read_json(runs.MANIFEST).get("data") for run in (original, new))
@@ -151,7 +151,7 @@ def resume(path: Path, from_epoch: int | None = None, restart: bool = False) -> 
 
 
 def _resume_run(run_dir: Path, from_epoch: int | None, restart: bool) -> int:
-    from mlexp import backups
+    from mlexp.runs import backups
     from mlexp.training import train
 
     run = runs.RunDir(run_dir)
@@ -179,7 +179,7 @@ def _resume_run(run_dir: Path, from_epoch: int | None, restart: bool) -> int:
 
 def _tidy_finished(run: runs.RunDir, status: str) -> None:
     """A run killed after its metrics.json but before its last bookkeeping: finish that bookkeeping."""
-    from mlexp import backups
+    from mlexp.runs import backups
 
     backups.discard(run)
     run.clear_tmp()

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlexp import backups, distribution, manifest, mlflow_logger, runs, user_code
+from mlexp import distribution, mlflow_logger, runs, user_code
 from mlexp.data.sources import DataError
 from mlexp.errors import ConfigError, Interrupted, MlexpError, RunFailed, StopRequested, first_line
-from mlexp.fingerprint import fingerprint
+from mlexp.runs import backups, manifest
+from mlexp.runs.fingerprint import fingerprint
 from mlexp.tasks import SCORE, SINGLE_LABEL
 
 log = logging.getLogger(__name__)
@@ -285,7 +286,7 @@ def _evaluate(cfg, model, feed: Inputs, splits, spread) -> Results:
 
 def _records(run: Run, model, history, results: Results, splits, checks, spread, fit_seconds: float) -> dict:
     """Every result file of the run; metrics.json last, so a run with metrics.json has all its files."""
-    from mlexp.doctor.report import write_run_report
+    from mlexp.doctor.run_report import write_run_report
     from mlexp.reporting.plots import learning_curves
     from mlexp.tracking import write_hparams
 
@@ -364,10 +365,12 @@ def _restore(run: runs.RunDir, keras, model, backup: tuple[int, Path] | None):
 
     Without a backup (stopped during its first epoch, or failed before training) the run starts over.
     """
+    from mlexp import models
+
     if backup is None:
         log.info("No completed epoch in %s: starting it over", run.path)
         return model, 0, []
-    model, epochs = backups.restore(run, keras, backup)
+    model, epochs = backups.restore(run, backup, load=lambda path: models.load(path, keras))
     log.info("Resuming %s after epoch %d", run.path, epochs)
     # A kill between the history write and the backup leaves one epoch too many: drop it.
     rows = [row for row in run.read_history() if row["epoch"] <= epochs]

@@ -92,7 +92,7 @@ def check_arguments(fn, args: dict[str, Any], key: str, given_by_mlexp: tuple[st
 
 def source(target: str) -> dict[str, Any]:
     """Where a user component's code lives, for manifest.json: its file and the git commit of its folder."""
-    from mlexp.manifest import git_state
+    from mlexp.runs.manifest import git_state
 
     module = sys.modules.get(target.rpartition(".")[0])
     path = Path(getattr(module, "__file__", "") or "").resolve() if module else None

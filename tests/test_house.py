@@ -56,12 +56,14 @@ def test_no_module_names_the_backbone_family_outside_its_own(monkeypatch):
 
 
 def test_a_run_writes_its_manifest_twice_and_claims_its_folder_once(mlexp, tmp_path, monkeypatch):
-    from mlexp import claim
+    from mlexp.runs import hydra_claim
 
     writes, claims = [], []
     write_json, claim_folder = runs.write_json, runs.claim
     monkeypatch.setattr(runs, "write_json", lambda path, data: (writes.append(Path(path).name), write_json(path, data)))
-    monkeypatch.setattr(claim, "claim", lambda *a, **k: (claims.append(a[0]), claim_folder(*a, **k)))
+    spy = lambda *a, **k: (claims.append(a[0]), claim_folder(*a, **k))  # noqa: E731
+    monkeypatch.setattr(hydra_claim, "claim", spy)
+    monkeypatch.setattr(runs, "claim", spy)
     assert mlexp("train", *TINY, "trainer.epochs=2", "hydra.run.dir=run").code == 0
     assert writes.count("manifest.json") == 2  # at start, and at the end with the data fingerprint
     assert claims == [Path("run")]

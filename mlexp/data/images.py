@@ -156,7 +156,7 @@ def load(cfg) -> Raw:
     found = scan(cfg, EXTENSIONS, "image", _check_format)
     log.info("Decoding images to %s", reader.input_shape)
     if cfg.get("cache"):
-        from mlexp.fingerprint import cache_dir
+        from mlexp.runs.fingerprint import cache_dir
 
         folder = cache_dir() / "images" if cfg.cache is True else Path(str(cfg.cache)).expanduser()
         reader = CachedImages(reader, list(found.files), folder)

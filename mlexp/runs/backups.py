@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from mlexp import runs
-from mlexp.errors import MlexpError, first_line
+from mlexp.errors import MlexpError
 
 log = logging.getLogger(__name__)
 
@@ -94,18 +94,14 @@ def choose(run: runs.RunDir, from_epoch: int | None = None) -> tuple[int, Path] 
     return from_epoch, backups[from_epoch]
 
 
-def restore(run: runs.RunDir, keras, chosen: tuple[int, Path]):
-    """(model, epochs completed) from the backup that choose() picked and checked."""
-    from mlexp.models.backbone import preprocessing_layer
-    from mlexp.schedules import register as register_schedules
-
+def restore(run: runs.RunDir, chosen: tuple[int, Path], load):
+    """(model, epochs completed) from the backup that choose() picked and checked; `load(path)` reads a
+    .keras file with mlexp's own objects registered (models.load)."""
     epochs, path = chosen
-    preprocessing_layer()  # mlexp's own layer, registered before Keras reads a backbone model
-    register_schedules()
     try:
-        model = keras.models.load_model(path)
-    except Exception as exc:  # a whole archive whose content Keras refuses: any of its loader's errors
-        raise _unreadable(run, path, first_line(exc), _except(available(run), epochs)) from None
+        model = load(path)
+    except runs.UnreadableModel as exc:  # a whole archive whose content Keras refuses
+        raise _unreadable(run, path, exc.reason, _except(available(run), epochs)) from None
     discard(run, after=epochs)  # newer backups (after --from-epoch) would be stale
     return model, epochs
 

@@ -173,7 +173,7 @@ class RunDir:
 
     def update_manifest(self, **changes: Any) -> None:
         """Change the manifest's fields (status, end time); a run without a manifest gets none."""
-        from mlexp.manifest import now
+        from mlexp.runs.manifest import now
 
         manifest = self.read_json(MANIFEST)
         if manifest:
