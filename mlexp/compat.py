@@ -83,12 +83,8 @@ def replaced_get_file(lookup):
     keras.utils.get_file is a copy of the reference, and replacing it changes nothing)."""
     from keras.src.utils import file_utils
 
-    original = file_utils.get_file
-    file_utils.get_file = functools.partial(lookup, original)
-    try:
+    with _replaced(file_utils, "get_file", lookup):
         yield
-    finally:
-        file_utils.get_file = original
 
 
 @contextlib.contextmanager
@@ -96,13 +92,19 @@ def replaced_affine_transform(layer, stand_in):
     """Keras' image layers (RandomRotation, RandomZoom, ...) warp through `layer.backend.image.affine_transform`
     (backend-agnostic since Keras 3.4): replace it, for this layer's backend module, with
     `stand_in(real, images, transform, *args, **kwargs)` while the layer runs."""
-    module = layer.backend.image
-    real = module.affine_transform
-    module.affine_transform = functools.partial(stand_in, real)
+    with _replaced(layer.backend.image, "affine_transform", stand_in):
+        yield
+
+
+@contextlib.contextmanager
+def _replaced(owner, name: str, stand_in):
+    """owner.name replaced by stand_in(original, *args, **kwargs) for the duration, then put back."""
+    original = getattr(owner, name)
+    setattr(owner, name, functools.partial(stand_in, original))
     try:
         yield
     finally:
-        module.affine_transform = real
+        setattr(owner, name, original)
 
 
 def quiet_keras_tuner() -> None:

@@ -1,4 +1,4 @@
-"""The Hydra task behind `mlexp train`: the only code that reads Hydra's runtime state."""
+"""The Hydra task behind `mlexp train`: a run or a sweep job from Hydra's state (hydra_app.job())."""
 
 from __future__ import annotations
 
