@@ -389,6 +389,49 @@ def race_vs_grid(ctx) -> list[str]:
     ]
 
 
+def sweep_speed(ctx) -> list[str]:
+    """A sweep of short jobs against the plain loop doing the same fits in one process (alternated pairs, on
+    TensorFlow and JAX), and the same sweep over both cores with the joblib launcher."""
+    jobs, epochs = (2, 1) if ctx.tiny else (20, 2)
+    sweep = ["-m", f"seed=range(0,{jobs})", f"trainer.epochs={epochs}", "trainer.verbose=0"]
+    plain = [sys.executable, str(HERE / "plain_sweep.py"), "--jobs", str(jobs), "--epochs", str(epochs)]
+    lines = [
+        f"{jobs} jobs of {epochs} epochs (digits, the default MLP 128-64, batch 32, 20% validation, test evaluation,",
+        "a saved model each), whole processes, alternated pairs. mlexp also writes every job's run directory,",
+        "report, figures (drawn by a background process while the next job trains) and HParams, and the sweep's",
+        "report; the plain loop writes the models only.",
+        "",
+        "| backend | command | wall | mlexp / plain |",
+        "| --- | --- | --- | --- |",
+    ]
+    one_process = None
+    for backend in ("tensorflow", *(b for b in installed_backends() if b == "jax")):
+        mine, theirs = Figure(), Figure()
+        ours = mlexp("train", *sweep, f"trainer.backend={backend}")
+        for i in range(ctx.repeats):
+            mine.values.append(run([*ours, f"hydra.sweep.dir=outputs/sweeps_{backend}/{i}"], ctx.work).wall)
+            theirs.values.append(run(plain, ctx.work, env={"KERAS_BACKEND": backend}).wall)
+        ratio = mine.median / theirs.median
+        one_process = one_process or mine
+        lines += [
+            f"| {backend} | `mlexp train {' '.join(ours[2:])}` | {mine.show()} | **{ratio:.3f}** "
+            f"(target <= 1.10: {verdict(ratio <= 1.10)}) |",
+            f"| {backend} | `KERAS_BACKEND={backend} python benchmarks/plain_sweep.py {' '.join(plain[2:])}` "
+            f"| {theirs.show()} | |",
+        ]
+    joblib = Figure()
+    for i in range(ctx.repeats):
+        command = mlexp("train", *sweep, "hydra/launcher=joblib", f"hydra.sweep.dir=outputs/sweeps_joblib/{i}")
+        joblib.values.append(run(command, ctx.work).wall)
+    lines += [
+        "",
+        f"All cores ({os.cpu_count()}): `mlexp train {' '.join(sweep)} hydra/launcher=joblib` took {joblib.show()}, "
+        f"**{joblib.median / one_process.median:.2f}x** the one-process sweep on TensorFlow "
+        f"(target < 1: {verdict(joblib.median < one_process.median)}).",
+    ]
+    return lines
+
+
 FIGURES = {
     "cli": ("CLI latency", cli_latency),
     "overhead": ("Overhead against plain Keras", overhead),
@@ -398,6 +441,7 @@ FIGURES = {
     "memory": ("Memory", memory),
     "image_folder": ("Image folders from disk", image_folder),
     "race": ("Racing against the full grid", race_vs_grid),
+    "sweep_speed": ("Sweeps against a plain Keras loop", sweep_speed),
 }
 
 

@@ -1,3 +1,4 @@
 from mlexp.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not when a spawned process imports it (the figure drawer)
+    raise SystemExit(main())

@@ -30,11 +30,16 @@ class SweepReport(Callback):
             expected = f"1 with hydra/sweeper={chosen} (only mlexp's sweeper adds seeds)"
             error = ConfigError("sweep.seeds", seeds, expected)
             raise Carried(error)  # Hydra turns a callback's Exception into a warning
+        from mlexp.reporting import run_figures
+
+        run_figures.start_background()  # jobs in this process draw their figures while the next one trains
 
     def on_multirun_end(self, config, **kwargs: Any) -> None:
+        from mlexp.reporting import run_figures
         from mlexp.reporting.compare import REPORT, compare
         from mlexp.reporting.html import REPORT as HTML
 
+        run_figures.finish_background()
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
             comparison = compare([sweep_dir], sweep_dir)

@@ -287,14 +287,12 @@ def _evaluate(cfg, model, feed: Inputs, splits, spread) -> Results:
 def _records(run: Run, model, history, results: Results, splits, checks, spread, fit_seconds: float) -> dict:
     """Every result file of the run; metrics.json last, so a run with metrics.json has all its files."""
     from mlexp.doctor.run_report import write_run_report
-    from mlexp.reporting.plots import learning_curves
     from mlexp.tracking import write_hparams
 
     cfg, spec = run.cfg, splits.spec
     with runs.atomic_path(run.dir.file(runs.MODEL)) as tmp:
         model.save(tmp)
     score = SCORE[spec.task]
-    learning_curves(history.rows, run.dir.file(runs.CURVES), f"{cfg.model.name} on {cfg.dataset.name}", score)
     metrics = summarize(history.rows, results.test, model.count_params(), time.perf_counter() - run.started)
     metrics["fit_seconds"] = round(fit_seconds, 3)
     metrics["task"] = spec.task

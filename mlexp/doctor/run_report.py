@@ -8,13 +8,13 @@ from pathlib import Path
 from mlexp import doctor, runs
 from mlexp.doctor import Finding, advice
 from mlexp.doctor.diagnose import diagnose, markdown
-from mlexp.tasks import MULTILABEL, REGRESSION, SINGLE_LABEL
+from mlexp.tasks import MULTILABEL, REGRESSION, SCORE, SINGLE_LABEL
 
 log = logging.getLogger(__name__)
 
 
 def write_run_report(run: runs.RunDir, cfg, rows, metrics, splits, val_pred, test_pred, checks=()) -> list[Finding]:
-    from mlexp.reporting import debug
+    from mlexp.reporting import debug, run_figures
 
     task = splits.spec.task
     classifies = task in SINGLE_LABEL
@@ -33,23 +33,28 @@ def write_run_report(run: runs.RunDir, cfg, rows, metrics, splits, val_pred, tes
     runs.write_json(run.file(doctor.DIAGNOSIS), {"healthy": not findings, "findings": [f.as_dict() for f in findings]})
     names = splits.spec.class_names
     text = markdown(findings, metrics, list(checks))
+    images = None
+    if task in SINGLE_LABEL:
+        images = LazyInputs(splits, "x_test") if splits.reader is not None else splits.x_test
+    figures, arrays = debug.plan(task, splits.y_test, test_pred, images)
     if task == REGRESSION:
-        figures = debug.write_regression(run.file("plots"), splits.y_test, test_pred)
         table = debug.regression_table(splits.y_test, test_pred)
+        table.to_csv(run.path / debug.REGRESSION_REPORT)
         text += "\n## Test errors, in the target's units\n\n| metric | value |\n|---|---|\n"
         text += "\n".join(f"| {name} | {row['value']:.4g} |" for name, row in table.iterrows()) + "\n"
     elif task == MULTILABEL:
-        figures = []
         table = debug.label_table(splits.y_test, test_pred, names)
         table.to_csv(run.path / debug.CLASS_REPORT)
         text += "\n## Per-label precision and recall (test)\n\n" + _table(table, "label") + "\n"
     else:
-        images = LazyInputs(splits, "x_test") if splits.reader is not None else splits.x_test
-        figures = debug.write(run.file("plots"), splits.y_test, test_pred, names, images)
         table = debug.classification_table(splits.y_test, test_pred, names)
+        table.to_csv(run.path / debug.CLASS_REPORT, index=True)
         text += "\n## Per-class precision and recall (test)\n\n" + _table(table) + "\n"
-    text += "\n" + "\n".join(f"![{f.stem}]({f.relative_to(run.path).as_posix()})" for f in figures) + "\n"
+    text += "\n" + "\n".join(f"![{Path(f).stem}](plots/{f})" for f in figures) + "\n"
     runs.write_text(run.file(doctor.REPORT), text)
+    meta = {"rows": rows, "title": f"{cfg.model.name} on {cfg.dataset.name}", "score": SCORE[task], "task": task,
+            "class_names": list(names)}  # fmt: skip
+    run_figures.defer(run, meta, arrays)  # drawn now, or in the background while a sweep trains on
     for finding in findings:
         log.warning("Diagnosis %s", finding.line())
     if not findings:

@@ -140,7 +140,11 @@ def compare(
     paths: list[Path | str], out: Path, objective: str | None = None, settings: verdicts.Settings | None = None
 ) -> Comparison:
     """Compare the runs under `paths` and write the report into `out`; settings default to the sweep's own."""
-    comparison = build([load_run(p) for p in find_runs(paths)], objective, settings or settings_of(paths))
+    from mlexp.reporting.run_figures import draw_missing
+
+    found = find_runs(paths)
+    draw_missing(found)  # the figures a killed sweep left undrawn
+    comparison = build([load_run(p) for p in found], objective, settings or settings_of(paths))
     write_report(comparison, Path(out))
     return comparison
 

@@ -8,25 +8,50 @@ import numpy as np
 import pandas as pd
 
 from mlexp.runs import atomic_path
+from mlexp.tasks import REGRESSION, SINGLE_LABEL
 
 CLASS_REPORT = "classification_report.csv"
+REGRESSION_REPORT = "regression_report.csv"
+HISTOGRAM, CONFUSION, MISCLASSIFIED = "predicted_classes.png", "confusion_matrix.png", "misclassified.png"
+SCATTER = "predicted_vs_true.png"
+MISCLASSIFIED_SHOWN = 25
 
 
-def write(folder: Path, y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str], x=None) -> list[Path]:
-    """Predicted-class histogram, confusion matrix, misclassified examples (images only), and the
-    per-class precision/recall table; returns the figure paths."""
+def plan(task: str, y_true: np.ndarray, y_pred: np.ndarray, x=None) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The debug figures of a run (file names under plots/) and the arrays that draw them (draw()): predicted
+    against true values for a regression; the predicted-class histogram, the confusion matrix and the
+    misclassified examples (images only) for single-label classes; none for multi-label tasks."""
+    if task == REGRESSION:
+        return [SCATTER], {"y_true": np.asarray(y_true), "y_pred": np.asarray(y_pred)}
+    if task not in SINGLE_LABEL:
+        return [], {}
+    arrays = {"y_true": np.asarray(y_true), "y_pred": np.asarray(y_pred)}
+    names = [HISTOGRAM, CONFUSION]
+    wrong = np.flatnonzero(arrays["y_true"] != arrays["y_pred"])[:MISCLASSIFIED_SHOWN]
+    if x is not None and x.ndim == 4 and x.shape[-1] in (1, 3) and len(wrong):
+        names.append(MISCLASSIFIED)
+        arrays["wrong"], arrays["wrong_images"] = wrong, np.stack([np.asarray(x[i]) for i in wrong])
+    return names, arrays
+
+
+def draw(folder: Path, task: str, class_names: list[str], arrays: dict[str, np.ndarray]) -> list[str]:
+    """Draw the figures plan() named, from its arrays; their names."""
     import matplotlib
 
     matplotlib.use("Agg")
-    figures = [_histogram(folder, y_pred, class_names), _confusion(folder, y_true, y_pred, class_names)]
-    if x is not None and x.ndim == 4 and x.shape[-1] in (1, 3):
-        figures.append(_misclassified(folder, x, y_true, y_pred, class_names))
-    classification_table(y_true, y_pred, class_names).to_csv(_csv(folder), index=True)
-    return [f for f in figures if f is not None]
-
-
-def _csv(folder: Path) -> Path:
-    return folder.parent / CLASS_REPORT
+    if task == REGRESSION:
+        _scatter(folder, arrays["y_true"], arrays["y_pred"])
+        return [SCATTER]
+    if "y_true" not in arrays:
+        return []
+    y_true, y_pred = arrays["y_true"], arrays["y_pred"]
+    _histogram(folder, y_pred, class_names)
+    _confusion(folder, y_true, y_pred, class_names)
+    if "wrong_images" not in arrays:
+        return [HISTOGRAM, CONFUSION]
+    wrong = arrays["wrong"]
+    _misclassified(folder, arrays["wrong_images"], y_true[wrong], y_pred[wrong], class_names)
+    return [HISTOGRAM, CONFUSION, MISCLASSIFIED]
 
 
 def classification_table(y_true, y_pred, class_names) -> pd.DataFrame:
@@ -57,7 +82,7 @@ def _histogram(folder, y_pred, class_names) -> Path:
     ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right", fontsize=8)
     ax.set_ylabel("test predictions")
     ax.set_title("predicted classes")
-    return _save(fig, folder / "predicted_classes.png")
+    return _save(fig, folder / HISTOGRAM)
 
 
 def _confusion(folder, y_true, y_pred, class_names) -> Path:
@@ -71,28 +96,25 @@ def _confusion(folder, y_true, y_pred, class_names) -> Path:
         xticks_rotation=45, colorbar=False, include_values=len(class_names) <= 20, cmap="Blues",
     )  # fmt: skip
     ax.set_title("confusion matrix (test)")
-    return _save(fig, folder / "confusion_matrix.png")
+    return _save(fig, folder / CONFUSION)
 
 
-def _misclassified(folder, x, y_true, y_pred, class_names, limit: int = 25) -> Path | None:
+def _misclassified(folder, images, y_true, y_pred, class_names) -> Path:
+    """The first misclassified test images with their true and predicted classes."""
     import matplotlib.pyplot as plt
 
-    wrong = np.flatnonzero(y_true != y_pred)[:limit]
-    if not len(wrong):
-        return None
     columns = 5
-    rows = int(np.ceil(len(wrong) / columns))
+    rows = int(np.ceil(len(images) / columns))
     # A fixed layout: constrained_layout costs a second on 25 axes, more than the rest of the report.
     fig, axes = plt.subplots(rows, columns, figsize=(2 * columns, 2.2 * rows), squeeze=False)
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=1 - 0.45 / rows, wspace=0.1, hspace=0.45)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, i in zip(axes.flat, wrong, strict=False):
-        image = x[i]
+    for ax, image, true, pred in zip(axes.flat, images, y_true, y_pred, strict=False):
         image = (image - image.min()) / (np.ptp(image) or 1.0)
         ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray" if image.shape[-1] == 1 else None)
-        ax.set_title(f"true {class_names[y_true[i]]}\npred {class_names[y_pred[i]]}", fontsize=8)
-    return _save(fig, folder / "misclassified.png")
+        ax.set_title(f"true {class_names[true]}\npred {class_names[pred]}", fontsize=8)
+    return _save(fig, folder / MISCLASSIFIED)
 
 
 def regression_table(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
@@ -106,14 +128,10 @@ def regression_table(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
     )  # fmt: skip
 
 
-def write_regression(folder: Path, y_true: np.ndarray, y_pred: np.ndarray) -> list[Path]:
+def _scatter(folder: Path, y_true: np.ndarray, y_pred: np.ndarray) -> Path:
     """Predicted against true values on the test split, with the line of perfect predictions."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    regression_table(y_true, y_pred).to_csv(folder.parent / REGRESSION_REPORT)
     fig, ax = plt.subplots(figsize=(5, 5), constrained_layout=True)
     ax.scatter(y_true, y_pred, s=8, alpha=0.5, color="#0072B2")
     low, high = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
@@ -122,7 +140,7 @@ def write_regression(folder: Path, y_true: np.ndarray, y_pred: np.ndarray) -> li
     ax.set_ylabel("predicted value")
     ax.set_title("How close are the predictions? (test)")
     ax.legend(loc="upper left")
-    return [_save(fig, folder / "predicted_vs_true.png")]
+    return _save(fig, folder / SCATTER)
 
 
 def label_table(y_true: np.ndarray, y_pred: np.ndarray, label_names: list[str]) -> pd.DataFrame:
@@ -133,6 +151,3 @@ def label_table(y_true: np.ndarray, y_pred: np.ndarray, label_names: list[str]) 
         y_true.astype(int), y_pred.astype(int), target_names=label_names, output_dict=True, zero_division=0
     )
     return pd.DataFrame(report).T.rename(columns={"f1-score": "f1"}).loc[label_names]
-
-
-REGRESSION_REPORT = "regression_report.csv"

@@ -1,0 +1,83 @@
+"""Sweep jobs draw their figures in a background process while the next job trains (issue 34): the same
+figures as drawn in the run's own process, none missing when the sweep ends, none half-drawn when it is
+killed, and `mlexp compare` draws what a killed sweep left pending."""
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from mlexp import runs
+from mlexp.reporting import run_figures
+
+TINY = ["trainer.verbose=0", "model.hidden_units=[8]", "trainer.epochs=2"]
+FIGURES = ["confusion_matrix.png", "learning_curves.png", "misclassified.png", "predicted_classes.png"]
+
+
+def _payload():
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 3, 40)
+    y_pred = np.where(rng.random(40) < 0.7, y_true, (y_true + 1) % 3)
+    wrong = np.flatnonzero(y_true != y_pred)[:25]
+    rows = [{"epoch": 1, "loss": 1.0, "accuracy": 0.5, "val_loss": 1.1, "val_accuracy": 0.4},
+            {"epoch": 2, "loss": 0.8, "accuracy": 0.6, "val_loss": 0.9, "val_accuracy": 0.5}]  # fmt: skip
+    meta = {"rows": rows, "title": "t", "score": "accuracy", "task": "multiclass", "class_names": ["a", "b", "c"]}
+    arrays = {"y_true": y_true, "y_pred": y_pred, "wrong": wrong, "wrong_images": rng.random((len(wrong), 8, 8, 1))}
+    return meta, arrays
+
+
+def test_figures_drawn_in_the_background_are_the_figures_drawn_in_place(tmp_path):
+    meta, arrays = _payload()
+    here, there = runs.RunDir(tmp_path / "here"), runs.RunDir(tmp_path / "there")
+    here.begin(), there.begin()
+    run_figures.defer(here, meta, arrays)  # no drawer: drawn at once, in this process
+    run_figures.start_background()
+    try:
+        run_figures.defer(there, meta, arrays)
+        [(_, future)] = run_figures._submitted
+        drawn = ["learning_curves.png", "predicted_classes.png", "confusion_matrix.png", "misclassified.png"]
+        assert future.result(timeout=120) == [f"plots/{name}" for name in drawn]
+    finally:
+        run_figures.finish_background()
+    for name in FIGURES:
+        assert (here.file(f"plots/{name}")).read_bytes() == (there.file(f"plots/{name}")).read_bytes(), name
+    assert not here.file(run_figures.PENDING).exists() and not there.file(run_figures.PENDING).exists()
+    assert sorted(p.name for p in there.file("plots").iterdir()) == FIGURES
+
+
+def test_a_sweep_ends_with_every_figure_drawn_by_another_process(mlexp, tmp_path, monkeypatch):
+    drawn_in = []
+    draw = run_figures.draw
+    monkeypatch.setattr(run_figures, "draw", lambda run_dir: drawn_in.append(os.getpid()) or draw(run_dir))
+    result = mlexp("train", "-m", "seed=0,1", *TINY, "hydra.sweep.dir=sweep")
+    assert result.code == 0, result.err
+    assert drawn_in == []  # not in this process: in the spawned drawer (which imports the module afresh)
+    for job in ("0", "1"):
+        plots = tmp_path / "sweep" / job / "plots"
+        assert sorted(p.name for p in plots.iterdir()) == FIGURES
+        assert "![confusion_matrix](plots/confusion_matrix.png)" in (plots.parent / "report.md").read_text()
+    assert run_figures._drawer is None  # shut down with the sweep
+
+
+def test_a_single_run_draws_its_figures_in_its_own_process(mlexp, tmp_path, monkeypatch):
+    drawn_in = []
+    draw = run_figures.draw
+    monkeypatch.setattr(run_figures, "draw", lambda run_dir: drawn_in.append(os.getpid()) or draw(run_dir))
+    assert mlexp("train", *TINY, "hydra.run.dir=run").code == 0
+    assert drawn_in == [os.getpid()]
+    assert sorted(p.name for p in (tmp_path / "run/plots").iterdir()) == FIGURES
+
+
+def test_compare_draws_what_a_killed_sweep_left_pending(mlexp, tmp_path):
+    assert mlexp("train", "-m", "seed=0,1", *TINY, "hydra.sweep.dir=sweep").code == 0
+    job = runs.RunDir(tmp_path / "sweep/1")
+    kept = {name: job.file(f"plots/{name}").read_bytes() for name in FIGURES}
+    shutil.rmtree(job.file("plots"))
+    meta, arrays = _payload()
+    run_figures.save(job, meta, arrays)  # as a sweep killed before its drawer got to this job leaves it
+    result = mlexp("compare", "sweep")
+    assert result.code == 0, result.err
+    assert sorted(p.name for p in job.file("plots").iterdir()) == FIGURES
+    assert job.file("plots/learning_curves.png").read_bytes() != kept["learning_curves.png"]  # from the payload
+    assert not any(Path(job.path, ".tmp").glob("*"))  # nothing half-written left
