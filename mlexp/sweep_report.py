@@ -39,13 +39,14 @@ class SweepReport(Callback):
         from mlexp.reporting.compare import REPORT, compare
         from mlexp.reporting.html import REPORT as HTML
 
-        run_figures.finish_background()
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
-            comparison = compare([sweep_dir], sweep_dir)
+            comparison = compare([sweep_dir], sweep_dir)  # needs no run's own figures: while the last are drawn
         except MlexpError as exc:
             log.warning("No sweep report: %s", exc)
             return
+        finally:
+            run_figures.finish_background()
         counts = comparison.table["status"].value_counts().to_dict()
         if comparison.summary:
             log.info("Verdict: %s", comparison.summary)

@@ -21,7 +21,8 @@ def learning_curves(rows: list[dict[str, float]], path: Path, title: str = "", s
     from matplotlib.ticker import MaxNLocator
 
     epochs = [row["epoch"] for row in rows]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))  # a fixed layout: drawn for every run of a sweep
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.86 if title else 0.93, wspace=0.22)
     for ax, metric in zip(axes, ("loss", score), strict=True):
         for key, style, label in ((metric, "--", "train"), (f"val_{metric}", "-", "validation")):
             if rows and key in rows[0]:

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 PENDING = "plots/pending.npz"
 _drawer = None  # the background drawing process of a sweep, while one runs (start_background)
-_submitted: list = []  # (run folder, future) drawn or being drawn by it
+_submitted: list[Path] = []  # the run folders sent to it
 
 
 def defer(run: runs.RunDir, meta: dict, arrays: dict[str, np.ndarray]) -> None:
@@ -32,7 +32,7 @@ def defer(run: runs.RunDir, meta: dict, arrays: dict[str, np.ndarray]) -> None:
     if _drawer is None:
         draw(run.path)
     else:
-        _submitted.append((run.path, _drawer.submit(_draw_in_drawer, str(run.path))))
+        _send(run.path)
 
 
 def save(run: runs.RunDir, meta: dict, arrays: dict[str, np.ndarray]) -> None:
@@ -56,15 +56,10 @@ def draw(run_dir: Path | str) -> list[str]:
     return [runs.CURVES, *(f"plots/{name}" for name in drawn)]
 
 
-def _draw_in_drawer(run_dir: str) -> list[str]:
-    """The background process's work: this module imported afresh there, never TensorFlow."""
-    return draw(run_dir)
-
-
 def draw_missing(run_dirs) -> None:
     """Draw the figures that runs left pending (a killed sweep, a failed drawing); a failure is a warning.
     Runs the background drawer has in hand are left to it."""
-    in_hand = {Path(run_dir).resolve() for run_dir, _ in _submitted}
+    in_hand = {Path(run_dir).resolve() for run_dir in _submitted} if _drawer is not None else set()
     for run_dir in run_dirs:
         if (Path(run_dir) / PENDING).is_file() and Path(run_dir).resolve() not in in_hand:
             try:
@@ -74,29 +69,56 @@ def draw_missing(run_dirs) -> None:
 
 
 def start_background() -> None:
-    """Draw the figures of the jobs that train in this process in one background process (spawned: it
-    never loads TensorFlow), until finish_background()."""
+    """Draw the figures of the jobs that train in this process in one background process until
+    finish_background(): `python -m mlexp.reporting.run_figures`, reading run folders on its standard input
+    (a process of its own, not multiprocessing's: that re-imports the caller's main script, and never loads
+    TensorFlow)."""
     global _drawer
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    import subprocess
+    import sys
 
     if _drawer is None:
-        _drawer = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        command = [sys.executable, "-m", "mlexp.reporting.run_figures"]
+        _drawer = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+
+
+def _send(run_dir: Path) -> None:
+    try:
+        _drawer.stdin.write(f"{Path(run_dir).resolve()}\n")
+        _drawer.stdin.flush()
+    except OSError:  # the drawer died: the sweep's end draws what it did not
+        pass
+    _submitted.append(Path(run_dir))
 
 
 def finish_background() -> None:
-    """Wait for the background drawings; a run whose drawing failed is drawn here, or keeps its pending file."""
+    """Wait for the background drawings; what the drawer did not draw (its pending file is still there) is
+    drawn here, or keeps its pending file with a warning."""
     global _drawer
     if _drawer is None:
         return
-    failed = []
-    for run_dir, future in _submitted:
-        try:
-            future.result()
-        except Exception as exc:  # noqa: BLE001 - the process died, or a drawing raised: try once more here
-            log.warning("Drawing the figures of %s in the background failed (%s); drawing them now", run_dir, exc)
-            failed.append(run_dir)
-    _drawer.shutdown()
-    _drawer = None
+    drawer, _drawer = _drawer, None
+    try:
+        drawer.stdin.close()  # it draws what it was sent, then ends
+    except OSError:
+        pass
+    drawer.wait()
+    left = [run_dir for run_dir in _submitted if (run_dir / PENDING).is_file()]
     _submitted.clear()
-    draw_missing(failed)
+    draw_missing(left)
+
+
+def _serve() -> None:
+    """The background drawer: one run folder per input line; a drawing that fails is said on stderr and
+    left pending (the sweep's end draws it again)."""
+    import sys
+
+    for line in sys.stdin:
+        try:
+            draw(line.strip())
+        except Exception as exc:  # noqa: BLE001 - any failure: the run keeps its pending file
+            print(f"Figures of {line.strip()} not drawn: {type(exc).__name__}: {first_line(exc)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    _serve()
