@@ -104,3 +104,15 @@ def test_jobs_that_differ_only_in_their_seed_get_the_config_hydra_composes(tmp_p
             assert OmegaConf.to_container(cached.load_sweep_config(master, job)) == fresh
             assert fresh["seed"] == seed and f"seed={seed}" in fresh["hydra"]["job"]["override_dirname"]
         assert len(cached._composed) == 1
+
+
+def test_the_seed_loader_travels_to_joblib_workers():
+    """The joblib launcher pickles Hydra's context, config loader included (a recursion on unpickling before)."""
+    import pickle
+
+    from hydra_plugins.mlexp_sweeper.seeds import SeedLoader
+
+    loader = SeedLoader(Path("conf"))  # any picklable loader: attributes are looked up on it
+    loader._composed[("x=1",)] = {"seed": 0}
+    copy = pickle.loads(pickle.dumps(loader))
+    assert copy.name == "conf" and copy._composed == {("x=1",): {"seed": 0}}

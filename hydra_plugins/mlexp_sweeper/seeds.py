@@ -54,6 +54,8 @@ class SeedLoader:
         self._loader, self._composed = loader, {}
 
     def __getattr__(self, name: str):
+        if name in ("_loader", "_composed"):  # not set yet: while unpickling (joblib sends the loader to workers)
+            raise AttributeError(name)
         return getattr(self._loader, name)
 
     def load_sweep_config(self, master_config, sweep_overrides: list[str]):
