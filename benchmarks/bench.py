@@ -15,6 +15,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -389,6 +390,26 @@ def race_vs_grid(ctx) -> list[str]:
     ]
 
 
+# benchmarks/job_costs.py 10 on commit bd564c0 (2026-12-04, before issue 34), seconds per job under cProfile.
+COSTS_BEFORE = {
+    "whole job (`training.train`)": 5.473,
+    "`model.fit` (the epochs)": 1.641,
+    "`model.evaluate` and `model.predict` (test, validation)": 0.294,
+    "Hydra: composing each job's config (to validate the batch, and to launch)": 0.812,
+    "`keras.backend.clear_session` (a clean Keras state per job)": 0.293,
+    "config validation": 0.037,
+    "data: load and split": 0.032,
+    "model build": 0.065,
+    "pre-flight checks": 0.005,
+    "per-epoch backups (resume points)": 0.102,
+    "`model.save` (model.keras)": 0.141,
+    "figures drawn in the job's process (matplotlib `savefig`)": 1.589,
+    "run report (report.md, tables, diagnosis; before: with its figures)": 1.884,
+    "TensorBoard HParams": 0.017,
+    "manifest (versions, git state)": 0.017,
+}
+
+
 def sweep_speed(ctx) -> list[str]:
     """A sweep of short jobs against the plain loop doing the same fits in one process (alternated pairs, on
     TensorFlow and JAX), and the same sweep over both cores with the joblib launcher."""
@@ -429,7 +450,28 @@ def sweep_speed(ctx) -> list[str]:
         f"**{joblib.median / one_process.median:.2f}x** the one-process sweep on TensorFlow "
         f"(target < 1: {verdict(joblib.median < one_process.median)}).",
     ]
-    return lines
+    return lines + ["", *job_costs(ctx)]
+
+
+def job_costs(ctx) -> list[str]:
+    """Seconds per job of each fixed cost (benchmarks/job_costs.py), against the same script before issue 34."""
+    jobs = 2 if ctx.tiny else 10
+    out = run([sys.executable, str(HERE / "job_costs.py"), str(jobs)], ctx.work).out
+    after = {m.group(1): float(m.group(2)) for m in re.finditer(r"^\| (.+) \| ([0-9.]+) \|$", out, re.MULTILINE)}
+    rows = [
+        f"| {name} | {COSTS_BEFORE.get(name, float('nan')):.3f} | {seconds:.3f} |" for name, seconds in after.items()
+    ]
+    return [
+        f"Fixed costs of a 2-epoch job ({jobs}-job sweep in one process under cProfile, which slows Python-heavy",
+        "code: read the rows against each other). Before: the same script on commit bd564c0.",
+        "",
+        "| cost | seconds per job, before | after |",
+        "| --- | --- | --- |",
+        *rows,
+        "",
+        "The figures now cost the job's process nothing: a background process draws them (0.54 s per job of CPU,",
+        "1.27 s before the figures were made cheaper), while the next job trains.",
+    ]
 
 
 FIGURES = {

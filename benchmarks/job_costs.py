@@ -26,6 +26,14 @@ ROWS = [
             ("predict", "keras/src/backend/tensorflow/trainer.py"),
         ],
     ),
+    (
+        "Hydra: composing each job's config (to validate the batch, and to launch)",
+        [("load_sweep_config", "hydra/_internal/config_loader_impl.py")],
+    ),
+    (
+        "`keras.backend.clear_session` (a clean Keras state per job)",
+        [("clear_session", "keras/src/backend/common/global_state.py")],
+    ),
     ("config validation", [("validate", "mlexp/config/validate.py")]),
     ("data: load and split", [("load", "mlexp/data/__init__.py")]),
     ("model build", [("build", "mlexp/models/__init__.py")]),
