@@ -285,7 +285,8 @@ def _evaluate(cfg, model, feed: Inputs, splits, spread) -> Results:
 
 
 def _records(run: Run, model, history, results: Results, splits, checks, spread, fit_seconds: float) -> dict:
-    """Every result file of the run; metrics.json last, so a run with metrics.json has all its files."""
+    """Every result file of the run; metrics.json last, so a run with metrics.json has all its files (its
+    figures, or plots/pending.npz while a sweep's background process draws them)."""
     from mlexp.doctor.run_report import write_run_report
     from mlexp.tracking import write_hparams
 

@@ -79,7 +79,8 @@ class SeedLoader:
 
 
 def _is_seed(override: str) -> bool:
-    return override.split("=", 1)[0].lstrip("+~") == "seed"
+    """A plain `seed=VALUE` (an added or deleted seed, `+seed=` or `~seed`, is composed as Hydra does)."""
+    return override.startswith("seed=")
 
 
 def _override_dirname(config, task: list[str]) -> str:

@@ -3,7 +3,8 @@
 A run saves what its figures need (history, test labels and predictions, the misclassified images) in
 plots/pending.npz, then draws them: at once, or, for the jobs of a sweep in the launching process, in one
 background drawing process while the next job trains (matplotlib's savefig was half of a short job's
-time). The sweep's report waits for the drawings before it is written. A pending file left by a killed
+time). The sweep waits for the drawings before it ends (its report, which needs none of them, is written
+meanwhile). A pending file left by a killed
 sweep (or a failed drawing) is drawn by `mlexp compare` and `mlexp report`; every figure is written
 through the run's `.tmp/`, so no half-drawn figure is ever left.
 """
@@ -113,11 +114,14 @@ def _serve() -> None:
     left pending (the sweep's end draws it again)."""
     import sys
 
-    for line in sys.stdin:
-        try:
-            draw(line.strip())
-        except Exception as exc:  # noqa: BLE001 - any failure: the run keeps its pending file
-            print(f"Figures of {line.strip()} not drawn: {type(exc).__name__}: {first_line(exc)}", file=sys.stderr)
+    try:
+        for line in sys.stdin:
+            try:
+                draw(line.strip())
+            except Exception as exc:  # noqa: BLE001 - any failure: the run keeps its pending file
+                print(f"Figures of {line.strip()} not drawn: {type(exc).__name__}: {first_line(exc)}", file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the sweep says what to do, not us
+        pass
 
 
 if __name__ == "__main__":
