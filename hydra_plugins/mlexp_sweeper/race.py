@@ -14,13 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# Hydra exports no public base for a sweeper that keeps the basic sweep syntax; hydra-core is pinned <1.4.
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-from .seeds import checked
+from .seeds import SeedSweeper, checked
 
 log = logging.getLogger("mlexp")
 
@@ -49,7 +47,7 @@ def settings_of(config):
     return RaceSettings(race["min_seeds"], race["max_seeds"], compare["confidence"], compare["min_difference"])
 
 
-class RaceSweeper(BasicSweeper):
+class RaceSweeper(SeedSweeper):  # its config loader and batch validation: a config composes once per race
     def sweep(self, arguments: list[str]) -> Any:
         from mlexp.errors import ConfigError
         from mlexp.race import Race
