@@ -58,7 +58,7 @@ def test_a_sweep_ends_with_every_figure_drawn_by_another_process(mlexp, tmp_path
         plots = tmp_path / "sweep" / job / "plots"
         assert sorted(p.name for p in plots.iterdir()) == FIGURES
         assert "![confusion_matrix](plots/confusion_matrix.png)" in (plots.parent / "report.md").read_text()
-    assert run_figures._drawer is None  # shut down with the sweep
+    assert run_figures._drawer is None and not run_figures._background  # shut down with the sweep
 
 
 def test_a_single_run_draws_its_figures_in_its_own_process(mlexp, tmp_path, monkeypatch):

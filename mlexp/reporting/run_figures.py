@@ -23,14 +23,15 @@ from mlexp.errors import first_line
 log = logging.getLogger(__name__)
 
 PENDING = "plots/pending.npz"
-_drawer = None  # the background drawing process of a sweep, while one runs (start_background)
+_background = False  # a sweep in this process draws in the background (start_background .. finish_background)
+_drawer = None  # the drawing process, started when the first run is sent to it
 _submitted: list[Path] = []  # the run folders sent to it
 
 
 def defer(run: runs.RunDir, meta: dict, arrays: dict[str, np.ndarray]) -> None:
     """Save what the run's figures need, then draw them (in the background while a sweep runs)."""
     save(run, meta, arrays)
-    if _drawer is None:
+    if not _background:
         draw(run.path)
     else:
         _send(run.path)
@@ -60,7 +61,7 @@ def draw(run_dir: Path | str) -> list[str]:
 def draw_missing(run_dirs) -> None:
     """Draw the figures that runs left pending (a killed sweep, a failed drawing); a failure is a warning.
     Runs the background drawer has in hand are left to it."""
-    in_hand = {Path(run_dir).resolve() for run_dir in _submitted} if _drawer is not None else set()
+    in_hand = {Path(run_dir).resolve() for run_dir in _submitted} if _background else set()
     for run_dir in run_dirs:
         if (Path(run_dir) / PENDING).is_file() and Path(run_dir).resolve() not in in_hand:
             try:
@@ -71,9 +72,15 @@ def draw_missing(run_dirs) -> None:
 
 def start_background() -> None:
     """Draw the figures of the jobs that train in this process in one background process until
-    finish_background(): `python -m mlexp.reporting.run_figures`, reading run folders on its standard input
-    (a process of its own, not multiprocessing's: that re-imports the caller's main script, and never loads
-    TensorFlow)."""
+    finish_background(). Jobs in other processes (the joblib launcher's) draw their own."""
+    global _background
+    _background = True
+
+
+def _send(run_dir: Path) -> None:
+    """Hand a run to the drawer: `python -m mlexp.reporting.run_figures`, reading run folders on its standard
+    input (a process of its own: multiprocessing's would re-import the caller's main script); it never
+    loads TensorFlow."""
     global _drawer
     import subprocess
     import sys
@@ -81,9 +88,6 @@ def start_background() -> None:
     if _drawer is None:
         command = [sys.executable, "-m", "mlexp.reporting.run_figures"]
         _drawer = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-
-
-def _send(run_dir: Path) -> None:
     try:
         _drawer.stdin.write(f"{Path(run_dir).resolve()}\n")
         _drawer.stdin.flush()
@@ -95,15 +99,16 @@ def _send(run_dir: Path) -> None:
 def finish_background() -> None:
     """Wait for the background drawings; what the drawer did not draw (its pending file is still there) is
     drawn here, or keeps its pending file with a warning."""
-    global _drawer
-    if _drawer is None:
+    global _background, _drawer
+    if not _background:
         return
-    drawer, _drawer = _drawer, None
-    try:
-        drawer.stdin.close()  # it draws what it was sent, then ends
-    except OSError:
-        pass
-    drawer.wait()
+    drawer, _drawer, _background = _drawer, None, False
+    if drawer is not None:
+        try:
+            drawer.stdin.close()  # it draws what it was sent, then ends
+        except OSError:
+            pass
+        drawer.wait()
     left = [run_dir for run_dir in _submitted if (run_dir / PENDING).is_file()]
     _submitted.clear()
     draw_missing(left)
