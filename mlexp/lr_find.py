@@ -42,9 +42,8 @@ def find(overrides: list[str], out: Path | None, steps: int, start: float, end: 
     with spread.running():
         with spread.building():
             model = models.build(cfg, splits.spec)
-            recompile(
-                model, build_optimizer(cfg.optimizer)
-            )  # a constant rate for the test to set, whatever the schedule
+            # A constant rate for the test to set, whatever the schedule.
+            recompile(model, build_optimizer(cfg.optimizer))
         feed = inputs(cfg, keras, splits, spread)
         passes = math.ceil(steps / models.steps_per_epoch(cfg, splits.spec)) + 1  # the callback stops at `steps`
         log.info("LR range test: %d steps from %g to %g on %s", steps, start, end, cfg.dataset.name)

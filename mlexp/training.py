@@ -235,6 +235,7 @@ def _fit(run: Run, model, history, feed: Inputs, splits) -> float:
         stop,
     ]
     phases = MODELS.phases(cfg.model)
+    weights = class_weights(cfg.trainer, splits)  # once per run, for every phase
     done = run.epochs_done
     fit_seconds = 0.0  # the epochs alone: a sweep's first job also pays the process's start-up (imports, devices)
     with data.named_file_errors(splits):
@@ -249,7 +250,7 @@ def _fit(run: Run, model, history, feed: Inputs, splits) -> float:
                     feed.train, validation_data=feed.val, epochs=end, initial_epoch=done, callbacks=fit_callbacks,
                     verbose=cfg.trainer.verbose,
                     shuffle=False,  # EpochOrder shuffles, as a function of (seed, epoch)
-                    class_weight=class_weights(cfg.trainer, splits),
+                    class_weight=weights,
                 )  # fmt: skip
                 fit_seconds += time.perf_counter() - fit_start
                 done = int(history.rows[-1]["epoch"]) if history.rows else done
