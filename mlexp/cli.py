@@ -76,6 +76,12 @@ def _explain(argv: list[str]) -> int:
     return main(argv)
 
 
+def _import(argv: list[str]) -> int:
+    from mlexp.importer import main
+
+    return main(argv)
+
+
 def _logging() -> None:
     """Log lines like Hydra's job logging, for verbs that train outside Hydra."""
     import logging
@@ -290,6 +296,9 @@ VERBS: dict[str, Verb] = {
     "rerun": Verb("run a past run again from its saved config and verify the result is identical", _rerun),
     "resume": Verb("continue an interrupted run, or the unfinished jobs of a sweep", _resume),
     "init": Verb("write a small example project with its own model, dataset and callback", _init),
+    "import": Verb(
+        "turn a Keras notebook or script into experiments, sweeps and a report, without running it", _import
+    ),
 }
 
 USAGE = """usage: mlexp VERB [ARGS...]

@@ -60,6 +60,7 @@ UNITS = {
     "batch_norm": boolean(),
 }
 HEAD = {"logits": boolean()}  # true: a linear head and a loss built with from_logits=True
+OWN_OUTPUT = {"head": boolean(), "loss": optional(string())}  # head=false: the model's last layer is its output
 _OPTIMIZER_COMMON = {
     "learning_rate": POSITIVE,
     "weight_decay": optional(NON_NEGATIVE),

@@ -90,6 +90,12 @@ def arguments(cls) -> dict[str, Any]:
     return args
 
 
+def positional(cls) -> list[str]:
+    """The names of the arguments the layer's own constructor takes by position, in order."""
+    params = inspect.signature(cls.__init__).parameters.values()
+    return [p.name for p in params if p.name != "self" and p.kind == p.POSITIONAL_OR_KEYWORD]
+
+
 def _json_default(value: Any) -> Any:
     if value is inspect.Parameter.empty:
         return "<required>"
@@ -128,6 +134,7 @@ def generate() -> dict[str, Any]:
             "args": {arg: _json_default(default) for arg, default in args.items()},
             "enums": _rules(ENUMS, name, args),
             "ranges": _rules(RANGES, name, args),
+            "positional": positional(cls),  # the order of arguments given without names (mlexp import)
         }
     return {
         "keras": keras.__version__,

@@ -107,6 +107,7 @@ def _check_kind(group: str, section: Any, registry: Registry, data_paths: bool =
         if key not in args:
             raise ConfigError(f"{group}.{key}", None, f"a value ({owner} needs it)")
     check_section(group, args, entry.rules, owner)
+    _check_own_output(group, section)
     if entry.check is not None:
         entry.check(section)
     if "path" in entry.required and data_paths:
@@ -147,6 +148,11 @@ def _check_component(group: str, section: Any, components: dict[str, dict[str, R
     check_section(group, args, rules, f"{group} '{name}'")
 
 
+def _check_own_output(group: str, section: dict[str, Any]) -> None:
+    if group == "model" and section.get("head") is False and not section.get("loss"):
+        raise ConfigError("model.loss", None, "a Keras loss name with model.head=false (e.g. categorical_crossentropy)")
+
+
 def _check_user_component(group: str, section: dict[str, Any]) -> None:
     """`_target_` names the user's code: mlexp's own keys by its rules, the others against the code's signature."""
     rules = catalog.USER_COMPONENTS[group]
@@ -159,8 +165,7 @@ def _check_user_component(group: str, section: dict[str, Any]) -> None:
     for key, rule in rules.items():
         if key in section:
             rule.check(f"{group}.{key}", section[key])
-    if group == "model" and section["head"] is False and not section.get("loss"):
-        raise ConfigError("model.loss", None, "a Keras loss name with model.head=false (e.g. categorical_crossentropy)")
+    _check_own_output(group, section)
     args = {k: v for k, v in section.items() if k not in rules and k != user_code.TARGET}
     user_code.check_arguments(fn, args, group, given_by_mlexp=catalog.USER_PASSED[group])
 

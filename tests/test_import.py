@@ -1,0 +1,283 @@
+"""mlexp import: notebooks and scripts become experiments whose models equal the notebook's own."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import fresh_process, run_dirs
+
+SEEDS = Path(__file__).resolve().parent / "fixtures" / "seeds"  # the five course notebooks (../shared/seeds)
+SEED_FILES = {n: next(SEEDS.glob(f"{n}_*.txt"), None) for n in ("000", "001", "002", "003", "004")}
+# The notebooks' own model code, by line range of the seed file (read by hand), for each imported experiment.
+NOTEBOOK_MODELS = {
+    "000": {"seed000_model": (61, 70, (28, 28, 1)), "seed000_model_2": (153, 169, (28, 28, 1))},
+    "001": {"seed001_model_base": (10, 14, (100,)), "seed001_model_improved": (39, 47, (100,))},
+    "002": {"seed002_model": (119, 151, (32, 32, 3))},  # the body of create_deeper_cnn_model()
+    "003": {"seed003_model": (249, 252, (10000,)), "seed003_model_4": (513, 516, (10000,)),
+            "seed003_model_5": (535, 540, (10000,)), "seed003_model_3": (636, 642, (28, 28))},
+    "004": {"seed004_model": (116, 119, (28, 28)), "seed004_model_500n": (183, 186, (28, 28)),
+            "seed004_model_sigmoid": (368, 373, (28, 28)), "seed004_model_params_zeros": (431, 436, (28, 28)),
+            "seed004_model_params_glorot": (452, 461, (28, 28)), "seed004_model_final": (627, 638, (28, 28)),
+            "seed004_model_without_flatten": (241, 243, (28, 28)), "seed004_model_5_out": (264, 267, (28, 28)),
+            "seed004_model_4": (345, 347, (28, 28))},
+}  # fmt: skip
+PRELUDE = """
+import keras
+import tensorflow as tf
+from keras import layers, models, regularizers, optimizers, initializers
+from keras.models import Sequential
+from keras.layers import *
+def create_deeper_cnn_model():
+    pass
+"""
+
+
+def notebook_model(path: Path, start: int, end: int, shape: tuple):
+    """Build the notebook's own model from its lines (Keras itself, no mlexp): its parameter count."""
+    import keras
+
+    lines = path.read_text(encoding="utf-8").splitlines()[start - 1 : end]
+    lines = [re.sub(r"^\s*In \[[^\]]*\]:\s?", "", line) for line in lines if not line.startswith("```")]
+    code = textwrap.dedent("\n".join(lines))
+    if code.lstrip().startswith("def "):
+        name = re.match(r"\s*def (\w+)", code).group(1)
+        code += f"\nmodel = {name}()\n"
+    namespace: dict = {}
+    exec(PRELUDE + code, namespace)  # noqa: S102 (the notebook's own code, from the repository's seed files)
+    model = [v for v in namespace.values() if isinstance(v, keras.Model)][-1]
+    if not model.built:
+        model.build((None, *shape))
+    return model.count_params()
+
+
+def mlexp_parameters(overrides: list[str]) -> int:
+    from mlexp import models
+    from mlexp.hydra_app import compose_validated
+    from mlexp.run_setup import prepare
+
+    cfg = compose_validated(overrides)
+    _, splits = prepare(cfg)
+    return models.build(cfg, splits.spec).count_params()
+
+
+def import_file(mlexp, path: Path, *args: str):
+    result = mlexp("import", str(path), *args)
+    assert result.code == 0, result.err
+    return result
+
+
+def data_override(project: Path, dataset_files: dict, experiment: str) -> list[str]:
+    text = (project / "conf" / "experiment" / f"{experiment}.yaml").read_text()
+    dataset = re.search(r"override /dataset: (\w+)", text).group(1)
+    if dataset == "npz":  # the notebook's data is its own (001): an npz shaped like it
+        path = project / "own.npz"
+        x = np.random.default_rng(0).normal(size=(60, 100)).astype("float32")
+        y = np.arange(60) % 10
+        np.savez(path, x_train=x[:40], y_train=y[:40], x_test=x[40:], y_test=y[40:])
+        return [f"dataset.path={path}"]
+    return [f"dataset.path={dataset_files[dataset]}"] if dataset in dataset_files else []
+
+
+@pytest.mark.parametrize("seed", sorted(NOTEBOOK_MODELS))
+def test_the_seed_notebooks_import_with_the_notebooks_parameter_counts(seed, mlexp, tmp_path, dataset_files):
+    path = SEED_FILES[seed]
+    if path is None:
+        pytest.skip("the seed notebooks are not beside this checkout")
+    import_file(mlexp, path, "--name", f"seed{seed}")
+    report = (tmp_path / "conf" / f"import_seed{seed}.md").read_text()
+    assert "## Line by line" in report and "| yes |" in report
+    for experiment, (start, end, shape) in NOTEBOOK_MODELS[seed].items():
+        expected = notebook_model(path, start, end, shape)
+        overrides = [f"experiment={experiment}", *data_override(tmp_path, dataset_files, experiment)]
+        if seed in ("002", "003"):
+            overrides.append("trainer.validation=split")  # the tiny copies: 10,000 rows held out do not fit
+        assert mlexp_parameters(overrides) == expected, experiment
+
+
+def test_seed_004_comparisons_become_sweeps(mlexp, tmp_path):
+    if SEED_FILES["004"] is None:
+        pytest.skip("the seed notebooks are not beside this checkout")
+    result = import_file(mlexp, SEED_FILES["004"], "--name", "seed004")
+    assert "mlexp train -m sweep=seed004_compare3   # experiment=seed004_model_sigmoid,seed004_model_relu" in result.out
+    sweep = (tmp_path / "conf" / "sweep" / "seed004_compare5.yaml").read_text()
+    assert "experiment: seed004_model_adam,seed004_model_adagrad,seed004_model_rmsprop,seed004_model_sgd" in sweep
+    adagrad = (tmp_path / "conf" / "experiment" / "seed004_model_adagrad.yaml").read_text()
+    assert "override /optimizer: adagrad" in adagrad and "validation: test" in adagrad
+    report = (tmp_path / "conf" / "import_seed004.md").read_text()
+    assert "What differs: defaults.optimizer" in report
+    assert "a plot: mlexp draws learning curves" in report  # every line accounted for, plots too
+
+
+@pytest.mark.parametrize("seed", ["000", "004"])
+def test_seed_000_and_004_experiments_train_end_to_end(seed, mlexp, tmp_path, dataset_files):
+    if SEED_FILES[seed] is None:
+        pytest.skip("the seed notebooks are not beside this checkout")
+    import_file(mlexp, SEED_FILES[seed], "--name", f"seed{seed}")
+    experiment = {"000": "seed000_model", "004": "seed004_model_relu"}[seed]
+    overrides = data_override(tmp_path, dataset_files, experiment)
+    result = mlexp("train", f"experiment={experiment}", "trainer.epochs=1", "trainer.verbose=0", *overrides)
+    assert result.code == 0, result.err
+    (run,) = run_dirs(tmp_path / "outputs")
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+
+
+SCRIPT = """
+import keras
+from keras import layers
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+import matplotlib.pyplot as plt
+
+keras.utils.set_random_seed(3)
+digits = load_digits()
+x_train, x_test, y_train, y_test = train_test_split(digits.images, digits.target, test_size=0.2)
+x_train = x_train / 16.0
+x_test = x_test / 16.0
+model = keras.Sequential([
+    layers.Flatten(input_shape=(8, 8)),
+    layers.Dense(32, activation="relu", kernel_regularizer=keras.regularizers.l2(0.001)),
+    layers.Dropout(0.1),
+    layers.Dense(10, activation="softmax"),
+])
+model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.05, momentum=0.9),
+              loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=2)
+history = model.fit(x_train, y_train, epochs=1, batch_size=16, validation_split=0.2, callbacks=[stop])
+plt.plot(history.history["loss"])
+print(model.evaluate(x_test, y_test))
+"""
+
+
+def test_round_trip_a_script_trains_like_its_experiment(mlexp, tmp_path):
+    """The script and its experiment: same parameters, and a first epoch's loss of the same size (mlexp's split and
+    batch order are its own: the report names them)."""
+    import keras
+
+    script = tmp_path / "digits_script.py"
+    script.write_text(SCRIPT)
+    import_file(mlexp, script)
+    text = (tmp_path / "conf" / "experiment" / "digits_script.yaml").read_text()
+    for expected in ("override /dataset: digits", "override /optimizer: sgd", "momentum: 0.9", "epochs: 1",
+                     "batch_size: 16", "validation_split: 0.2", "test_split: 0.2", "seed: 3", "class_name: L2",
+                     "early_stopping:", "patience: 2", "restore_best_weights: false", "scale: unit"):  # fmt: skip
+        assert expected in text, expected
+    namespace: dict = {}
+    exec(SCRIPT.replace("import matplotlib.pyplot as plt", "").replace("plt.plot", "print"), namespace)  # noqa: S102
+    script_loss = namespace["history"].history["loss"][0]
+    keras.backend.clear_session()
+    result = mlexp("train", "experiment=digits_script", "trainer.verbose=0")
+    assert result.code == 0, result.err
+    (run,) = run_dirs(tmp_path / "outputs")
+    assert json.loads((run / "metrics.json").read_text())["param_count"] == namespace["model"].count_params()
+    history = (run / "history.csv").read_text().splitlines()
+    header, first = history[0].split(","), history[1].split(",")
+    mlexp_loss = float(first[header.index("loss")])
+    assert mlexp_loss == pytest.approx(script_loss, rel=0.25)
+
+
+FUNCTIONAL = """
+import keras
+from keras import layers
+(x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+x_train = x_train.reshape(-1, 28, 28, 1) / 255
+num_classes = 10
+
+def block(x, filters):
+    x = layers.Conv2D(filters, 3, activation="relu")(x)
+    return layers.MaxPooling2D()(x)
+
+inputs = keras.Input(shape=(28, 28, 1))
+x = block(inputs, 8)
+x = layers.Flatten()(x)
+outputs = layers.Dense(num_classes, activation="softmax")(x)
+model = keras.Model(inputs, outputs)
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+model.fit(x_train, y_train, epochs=3, validation_split=0.1)
+"""
+
+
+def test_a_functional_model_is_copied_into_the_project(mlexp, tmp_path, dataset_files):
+    (tmp_path / "functional.py").write_text(FUNCTIONAL)
+    import_file(mlexp, tmp_path / "functional.py")
+    module = (tmp_path / "functional_code.py").read_text()
+    assert "def block(x, filters):" in module and "num_classes = 10" in module
+    assert "def functional(input_shape):" in module
+    model_yaml = (tmp_path / "conf" / "model" / "functional.yaml").read_text()
+    assert "_target_: functional_code.functional" in model_yaml and "head: false" in model_yaml
+    namespace: dict = {}
+    exec(
+        FUNCTIONAL.split("model.compile")[0]
+        .replace("keras.datasets.mnist.load_data()", "((0, 0), (0, 0))")
+        .replace("x_train = x_train.reshape(-1, 28, 28, 1) / 255", ""),
+        namespace,
+    )  # noqa: S102
+    expected = namespace["model"].count_params()
+    assert mlexp_parameters(["experiment=functional", f"dataset.path={dataset_files['mnist']}"]) == expected
+
+
+def test_a_loop_over_a_list_becomes_a_sweep(mlexp, tmp_path):
+    (tmp_path / "loop.py").write_text(
+        textwrap.dedent("""
+        from tensorflow import keras
+        (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+        for act in ["relu", "tanh", "sigmoid"]:
+            model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(64, activation=act),
+                                      keras.layers.Dense(10, activation="softmax")])
+            model.compile(optimizer="rmsprop", loss="sparse_categorical_crossentropy")
+            model.fit(x_train / 255.0, y_train, epochs=2)
+    """)
+    )
+    result = import_file(mlexp, tmp_path / "loop.py")
+    names = "loop_model_act_relu,loop_model_act_tanh,loop_model_act_sigmoid"
+    assert f"mlexp train -m sweep=loop_compare1   # experiment={names}" in result.out
+    tanh = (tmp_path / "conf" / "experiment" / "loop_model_act_tanh.yaml").read_text()
+    assert "activation: tanh" in tanh and "validation: none" in tanh and "scale: unit" in tanh
+
+
+def test_a_file_without_training_code_is_exit_2_and_nothing_is_overwritten(mlexp, tmp_path):
+    (tmp_path / "plain.py").write_text("import numpy as np\nprint(np.arange(3))\n")
+    result = mlexp("import", "plain.py")
+    assert result.code == 2
+    assert "plain.py holds no Keras training code" in result.err
+    assert not (tmp_path / "conf").exists()
+    (tmp_path / "loop.py").write_text("import keras\nm = keras.Sequential([keras.layers.Dense(3)])\n")
+    assert mlexp("import", "loop.py").code == 0
+    again = mlexp("import", "loop.py")
+    assert again.code == 1 and "exists" in again.err and "--force" in again.err
+    assert mlexp("import", "loop.py", "--force").code == 0
+    missing = mlexp("import", "nowhere.ipynb")
+    assert missing.code == 1 and "'nowhere.ipynb', which is not a file" in missing.err
+
+
+def test_ipynb_json_and_prose_are_read(mlexp, tmp_path):
+    cells = [{"cell_type": "markdown", "source": ["# Title\n"]},
+             {"cell_type": "code", "source": ["!pip install keras\n", "import keras\n"]},
+             {"cell_type": "code", "source": ["(x, y), (xt, yt) = keras.datasets.cifar10.load_data()\n",
+                                              "m = keras.Sequential([keras.layers.Flatten(),\n",
+                                              "    keras.layers.Dense(10, activation='softmax')])\n",
+                                              "m.compile('adam', 'sparse_categorical_crossentropy')\n",
+                                              "m.fit(x, y, epochs=4, validation_data=(xt, yt))\n"]}]  # fmt: skip
+    (tmp_path / "nb.ipynb").write_text(json.dumps({"cells": cells, "nbformat": 4}))
+    import_file(mlexp, tmp_path / "nb.ipynb")
+    text = (tmp_path / "conf" / "experiment" / "nb.yaml").read_text()
+    assert "override /dataset: cifar10" in text and "epochs: 4" in text and "validation: test" in text
+    assert "scale: none" in text  # the notebook did not scale: neither does the experiment
+    report = (tmp_path / "conf" / "import_nb.md").read_text()
+    assert "cell 1: 1 shell or magic line(s)" in report
+
+
+def test_import_is_fast_and_loads_no_tensorflow(tmp_path):
+    if SEED_FILES["004"] is None:
+        pytest.skip("the seed notebooks are not beside this checkout")
+    started = time.perf_counter()
+    code, loaded, proc = fresh_process(["import", str(SEED_FILES["004"])], tmp_path, watch=("tensorflow", "keras"))
+    assert code == 0, proc.stderr
+    assert loaded == []
+    assert time.perf_counter() - started < 30  # a whole process; the import itself is well under a second
