@@ -173,8 +173,9 @@ def preprocessing_stats(scale: str, max_value: float, x_train: np.ndarray) -> di
 
 
 def _with_channels(array: np.ndarray) -> np.ndarray:
-    """Greyscale images (N, H, W) get a channel axis, so every model sees height x width x channels."""
-    return array[..., np.newaxis] if array.ndim == 3 else array
+    """Greyscale images (N, H, W) get a channel axis, so every model sees height x width x channels. A last axis
+    of 1 to 4 already holds channels (or a sequence's features: (N, steps, 1) for a Conv1D) and is kept."""
+    return array[..., np.newaxis] if array.ndim == 3 and array.shape[-1] > 4 else array
 
 
 def apply(stats: dict, array: np.ndarray) -> np.ndarray:

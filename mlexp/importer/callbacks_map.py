@@ -34,6 +34,8 @@ def callbacks_section(found, given: Any) -> None:
             entry = {"enabled": True}
             for key, default in defaults.items():
                 value = item.args.get(key, default)
+                if key == "monitor" and value in ("acc", "val_acc"):  # Keras names the metric as compile did
+                    value = value.replace("acc", "accuracy")
                 entry[key] = (
                     float(value) if key in ("min_delta", "min_lr", "factor") and isinstance(value, int) else value
                 )
@@ -85,6 +87,12 @@ def _exponential(node: ast.FunctionDef) -> tuple[int, float] | None:
 
 def augmentation_section(found, generator: KerasObject) -> None:
     """ImageDataGenerator's arguments as Keras preprocessing layers (conf/augmentation/images.yaml)."""
+    if generator.family == "layers":  # a Sequential of Random* layers mapped over the data
+        entries = [{"layer": x.cls, **{k: list(v) if isinstance(v, tuple) else v for k, v in x.args.items()}}
+                   for x in generator.args["layers"]]  # fmt: skip
+        found.config["defaults"]["augmentation"] = "none"
+        found.config["augmentation"] = {"name": generator.cls, "layers": entries}
+        return
     args, layers = generator.args, []
     fill = (
         {"fill_mode": args["fill_mode"]} if args.get("fill_mode") in ("reflect", "wrap", "constant", "nearest") else {}

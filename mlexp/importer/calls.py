@@ -80,7 +80,7 @@ def binary(op: ast.operator, left: Any, right: Any, reader) -> Any:
         if isinstance(op, ast.Div) and right.name == "std" and left.scale == "centered":
             reader.said.append("standardized with the training mean and std: dataset.scale=standardize")
             return left.but(scale="standardize")
-    if isinstance(left, list) and isinstance(right, list) and isinstance(op, ast.Add):
+    if isinstance(left, list | tuple) and type(left) is type(right) and isinstance(op, ast.Add):
         return left + right
     if isinstance(left, str) and isinstance(right, str) and isinstance(op, ast.Add):
         return left + right
@@ -94,6 +94,8 @@ def subscript(owner: Any, index: ast.expr, reader) -> Any:
             return owner.but(rows=("head", upper))
         if upper is None and isinstance(lower, int):
             return owner.but(rows=("tail", lower))
+    if isinstance(owner, Data) and not isinstance(index, ast.Slice | ast.Constant):  # x[idx]: rows reordered
+        return owner
     if isinstance(owner, Data) and owner.part == "table":
         column = reader.value(index)
         if isinstance(column, str | list):
@@ -122,7 +124,25 @@ def call(node: ast.Call, reader) -> Any:
         return on_tensors(callee, node, reader)
     if isinstance(callee, Ref):
         return keras_call(callee.path, node, reader)
+    if isinstance(func, ast.Name) and func.id in BUILTINS and func.id not in reader.env:
+        return builtin(func.id, *reader.arguments(node))
     return Unknown(f"a call of {ast.unparse(func)}")
+
+
+BUILTINS = ("len", "range", "int", "float", "list", "tuple", "str", "round")
+
+
+def builtin(name: str, args: list, kwargs: dict) -> Any:
+    """Python's own functions on values the reader knows: `range(3)`, `len("abc")`, `DIGITS + 1`."""
+    if any(isinstance(a, Unknown | Data | Tensor | Model | Layer) for a in args) or kwargs:
+        return Unknown(f"{name}() of a value the import does not follow")
+    try:
+        if name == "range" and all(isinstance(a, int) for a in args):
+            return list(range(*args))
+        return {"len": len, "int": int, "float": float, "list": list, "tuple": tuple, "str": str,
+                "round": round}[name](*args)  # fmt: skip
+    except (TypeError, ValueError, KeyError):
+        return Unknown(f"{name}() of a value the import does not follow")
 
 
 def _has_tensor(node: ast.Call, reader) -> bool:
@@ -233,9 +253,11 @@ def data_call(path: str, name: str, args: list, kwargs: dict, node: ast.Call, re
     if path == "pandas.read_csv" and args:
         reader.said.append("data: a CSV table")
         return sources.csv(args[0], kwargs)
-    if name in ("image_dataset_from_directory", "flow_from_directory") and (args or "directory" in kwargs):
-        reader.said.append("data: images in class folders")
-        return sources.image_folder(args[0] if args else kwargs["directory"], kwargs)
+    if name in ("image_dataset_from_directory", "flow_from_directory", "text_dataset_from_directory") and (
+        args or "directory" in kwargs
+    ):
+        reader.said.append(f"data: {'texts' if name.startswith('text') else 'images'} in class folders")
+        return sources.folder(name, args[0] if args else kwargs["directory"], kwargs)
     if path == "tensorflow_datasets.load" and args:
         reader.said.append("data: TensorFlow Datasets")
         return sources.tfds(args[0], kwargs)
@@ -245,6 +267,11 @@ def data_call(path: str, name: str, args: list, kwargs: dict, node: ast.Call, re
 def other_call(path: str, name: str, args: list, kwargs: dict, node: ast.Call, reader) -> Any:
     if path in PASS_THROUGH and args and isinstance(args[0], Data):
         return args[0]
+    if path == "numpy.expand_dims" and args and isinstance(args[0], Data) and args[0].shape:
+        return args[0].but(shape=(*args[0].shape, 1)) if args[1:] in ([-1], [3]) else args[0]
+    if name == "pad_sequences" and args and isinstance(args[0], Data):
+        reader.said.append("padded word sequences")
+        return args[0].but(sequences=True)
     if path in ("numpy.mean", "numpy.std") and args and isinstance(args[0], Data) and args[0].part == "x_train":
         return Statistic(name)
     if path in ("numpy.save", "numpy.savez") and len(args) >= 2 and isinstance(args[0], str):

@@ -7,7 +7,7 @@ import ast
 import builtins
 
 from mlexp.importer.names import normalize
-from mlexp.importer.values import Function, UserClass
+from mlexp.importer.values import Function, Unknown, UserClass
 
 LITERALS = (bool, int, float, str, type(None), list, tuple, dict)
 
@@ -15,7 +15,8 @@ LITERALS = (bool, int, float, str, type(None), list, tuple, dict)
 def module(plan, reader) -> str:
     parts: list[ast.stmt] = []
     bodies: list[str] = []
-    for experiment in plan.experiments:
+    with_code = [e for e in plan.experiments if e.code]
+    for experiment in with_code:
         for kind, item in experiment.code:
             if kind == "model":
                 bodies.append(_model_function(experiment.name, item.code, parts))
@@ -25,8 +26,15 @@ def module(plan, reader) -> str:
         return ""
     needed = _free_names([*parts, *[ast.parse(b) for b in bodies]])
     head = [f'"""Code copied by `mlexp import` from {plan.name}: what mlexp runs by _target_."""', ""]
-    head += _imports(needed, reader) + _constants(needed, reader, parts)
-    return "\n".join([*head, "", *[ast.unparse(p) + "\n" for p in parts], *bodies])
+    constants, unknown = _constants(needed, reader, parts)
+    head += _imports(needed, reader) + constants
+    text = "\n".join([*head, "", *[ast.unparse(p) + "\n" for p in parts], *bodies])
+    for experiment in with_code:
+        experiment.manual += [f"{plan.name}_code.py: {name} is computed from data in the notebook; set it"
+                              for name in unknown]  # fmt: skip
+        if "=None)" in text.replace(" ", ""):
+            experiment.manual.append(f"{plan.name}_code.py: an argument computed from data is None; set it")
+    return text
 
 
 def _model_function(name: str, statements: list, parts: list) -> str:
@@ -72,19 +80,24 @@ def _imports(needed: set[str], reader) -> list[str]:
         if path is None:
             continue
         module, _, attr = normalize(path).rpartition(".")
-        if path == "tensorflow" or "." not in path:
-            lines.append(f"import {path}" + (f" as {name}" if name != path else ""))
+        if not module:  # import tensorflow as tf; from tensorflow import keras
+            lines.append(f"import {attr}" + (f" as {name}" if name != attr else ""))
         else:
             lines.append(f"from {module} import {attr}" + (f" as {name}" if name != attr else ""))
     return lines
 
 
-def _constants(needed: set[str], reader, parts: list) -> list[str]:
-    lines = []
+def _constants(needed: set[str], reader, parts: list) -> tuple[list[str], list[str]]:
+    """Module-level values the copied code reads: literals as they were, the notebook's functions and classes;
+    a value computed from data becomes None, to be set (returned by name)."""
+    lines, unknown = [], []
     for name in sorted(needed - set(reader.aliases)):
         value = reader.env.get(name)
         if isinstance(value, LITERALS) and not isinstance(value, type):
             lines.append(f"{name} = {value!r}")
         elif isinstance(value, Function | UserClass) and value.node not in parts:
             parts.append(value.node)
-    return lines
+        elif isinstance(value, Unknown):
+            lines.append(f"{name} = None  # EDIT: the notebook computes it from its data")
+            unknown.append(name)
+    return lines, unknown

@@ -78,15 +78,22 @@ def dataset_section(found: Experiment, training: Training) -> None:
                             "y_train, x_test, y_test with np.savez and set dataset.path")  # fmt: skip
         return
     dataset = x.dataset
+    if x.sequences and dataset.name == "imdb":
+        found.config["defaults"]["dataset"] = "npz"
+        found.config["dataset"] = {"path": "???"}
+        found.manual.append("dataset: the notebook pads IMDB's word sequences (pad_sequences); mlexp's imdb is "
+                            "multi-hot vectors: save the padded arrays with np.savez and set dataset.path")  # fmt: skip
+        return
     if not dataset.name:
         found.config["defaults"]["dataset"] = "npz"
         found.config["dataset"] = {"path": "???"}
         found.manual.append(f"dataset: {dataset.settings.get('missing', dataset.origin)}")
         return
     found.config["defaults"]["dataset"] = dataset.name
-    settings = {k: v for k, v in dataset.settings.items() if k != "missing"}
-    if dataset.name in ("npz", "csv", "image_folder", "tfds") and "???" in settings.values():
-        found.manual.append(f"dataset: {dataset.origin} names no literal path: set it")
+    settings = {k: v for k, v in dataset.settings.items() if k not in ("missing", "validation_split")}
+    for key, value in settings.items():
+        if value == "???":
+            found.manual.append(f"dataset.{key}: {dataset.origin} names no literal value: set it")
     if dataset.name not in ("csv",):
         settings["scale"] = {"unit": "unit", "standardize": "standardize"}.get(x.scale or "", "none")
     if dataset.name == "csv" and "target" not in settings:
@@ -198,6 +205,8 @@ def input_reshape(found: Experiment, layers: list[Layer], shape: tuple | None) -
     a Reshape, so that every layer sees the shape it saw in the notebook."""
     dataset = found.config["defaults"].get("dataset")
     mlexp_shape = MLEXP_SHAPES.get(dataset)
+    if dataset == "npz" and shape and len(shape) == 2 and shape[-1] > 4:  # (n, h, w): one-channel images
+        mlexp_shape = (*shape, 1)
     if not shape or not mlexp_shape or tuple(shape) == mlexp_shape or not layers or layers[0].cls == "Flatten":
         return None
     found.approximations.append(f"a Reshape to {tuple(shape)} first: mlexp's {dataset} images are {mlexp_shape}")
@@ -280,6 +289,7 @@ def trainer_section(found: Experiment, training: Training) -> None:
             found.approximations.append(f"fit({key}=...) not imported")
     if "steps_per_epoch" in fit:
         found.approximations.append("steps_per_epoch: an mlexp epoch is one pass over the training data")
+    found.approximations += training.notes
     if training.continued:
         found.approximations.append("the notebook fit an already trained model (training went on from its "
                                     "weights); imported as a run from scratch")  # fmt: skip
@@ -308,6 +318,9 @@ def validation(found: Experiment, trainer: dict, training: Training) -> None:
         trainer["validation"] = "test"
         found.approximations.append("validation_data is the test split, as in the notebook (mlexp records the "
                                     "leak in metrics.json; trainer.validation=split avoids it)")  # fmt: skip
+    elif isinstance(x, Data) and x.part == "val":  # image_dataset_from_directory(validation_split=, subset=)
+        trainer.update(validation="split", validation_split=x.dataset.settings.get("validation_split", 0.2))
+        found.approximations.append("the folder's validation subset: mlexp's stratified split of the same size")
     elif isinstance(x, Data) and x.rows and x.rows[0] == "head":
         trainer.update(validation="head", validation_size=x.rows[1])
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from mlexp.importer.values import Data, Hyper, KerasObject, Layer, Model, Search, Tensor, Training, Unknown
+from mlexp.importer.values import Data, Function, Hyper, KerasObject, Layer, Model, Search, Tensor, Training, Unknown
 
 FIT_KEYS = ("epochs", "batch_size", "validation_split", "validation_data", "callbacks", "class_weight",
             "shuffle", "verbose", "steps_per_epoch", "initial_epoch", "validation_freq", "sample_weight")  # fmt: skip
@@ -116,16 +116,21 @@ def fit(model: Model, args: list, kwargs: dict, node: ast.Call, reader) -> Any:
     training = Training(model.snapshot(), x, y, given, reader.where(node), dict(reader.loop))
     training.seq = reader.next_seq()
     training.continued = model.trained > 0
-    training.augmentation = getattr(x, "augmentation", None)
+    training.augmentation = x.augmentation if isinstance(x, Data) else None
     model.trained += 1
     reader.trainings.append(training)
     reader.said.append(f"training of {model.var or 'the model'}")
     return Unknown("a History")
 
 
+TF_DATA = ("prefetch", "cache", "shuffle", "batch", "repeat", "unbatch", "with_options")
+
+
 def data_method(data: Data, name: str, args: list, kwargs: dict, reader) -> Any:
-    if name in ("astype", "copy", "to_numpy", "squeeze"):
+    if name in ("astype", "copy", "to_numpy", "squeeze", *TF_DATA):
         return data
+    if name == "map":
+        return mapped(data, reader)
     if name == "reshape":
         shape = args[0] if len(args) == 1 and isinstance(args[0], list | tuple) else tuple(args)
         if len(shape) > 1 and all(isinstance(d, int) for d in shape[1:]):  # the first is the number of rows
@@ -144,6 +149,20 @@ def data_method(data: Data, name: str, args: list, kwargs: dict, reader) -> Any:
     return Unknown(f".{name}() of the data")
 
 
+def text_vectorization(data: Data, layer: Layer, reader) -> None:
+    """TextVectorization mapped over a text folder: the text_folder dataset's own vectorization."""
+    args, settings = layer.args, data.dataset.settings
+    if args.get("output_mode", "int") in ("int", "multi_hot", "count", "tf_idf"):
+        settings["output_mode"] = args.get("output_mode", "int")
+    for key, setting in (("max_tokens", "max_tokens"), ("output_sequence_length", "sequence_length")):
+        if isinstance(args.get(key), int):
+            settings[setting] = args[key]
+    if "standardize" in args and not isinstance(args["standardize"], str):
+        data.notes.append("TextVectorization's own standardize function is not imported (mlexp: lower case, "
+                          "no punctuation)")  # fmt: skip
+    reader.said.append("the texts vectorized as in the notebook (dataset.output_mode, max_tokens)")
+
+
 def hyper(space: HyperParameters, name: str, args: list, kwargs: dict) -> Any:
     if name in ("Int", "Float", "Choice", "Boolean", "Fixed") and args and isinstance(args[0], str):
         order = {"Int": ("min_value", "max_value", "step"), "Float": ("min_value", "max_value", "step"),
@@ -156,7 +175,6 @@ def hyper(space: HyperParameters, name: str, args: list, kwargs: dict) -> Any:
 
 def search(name: str, args: list, kwargs: dict, node: ast.Call, reader) -> Any:
     """`kt.RandomSearch(build_model, ...)`: build_model is read once with a recording `hp`."""
-    from mlexp.importer.values import Function
 
     builder = args[0] if args else kwargs.get("hypermodel")
     space, model = HyperParameters(), None
@@ -180,3 +198,23 @@ def search_method(found: Search, name: str, args: list, kwargs: dict, reader) ->
         reader.said.append("the search's training settings")
         return None
     return Unknown(f"tuner.{name}()")
+
+
+def mapped(data: Data, reader) -> Data:
+    """`ds.map(lambda x, y: (augment(x), y))` with a Sequential of augmentation layers: mlexp's augmentation."""
+    call = reader.inner or reader.stmt
+    names = {n.id for n in ast.walk(call) if isinstance(n, ast.Name)}
+    for function in [v for v in map(reader.env.get, names) if isinstance(v, Function)]:
+        names |= {n.id for n in ast.walk(function.node) if isinstance(n, ast.Name)}
+    for name in sorted(names):
+        layer = reader.env.get(name)
+        if isinstance(layer, Layer) and layer.cls == "TextVectorization":
+            text_vectorization(data, layer, reader)
+            return data
+    for name in names:
+        model = reader.env.get(name)
+        if isinstance(model, Model) and model.layers and all(x.cls.startswith("Random") for x in model.layers):
+            model.augmentation_only = True
+            reader.said.append(f"{name} applied to the training data: mlexp's augmentation")
+            return data.but(augmentation=KerasObject("layers", name, {"layers": model.layers}))
+    return data.but(notes=[*data.notes, "mapped by a function the import does not follow"])

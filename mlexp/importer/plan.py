@@ -43,7 +43,8 @@ def plan(name: str, reader: Reader) -> Plan:
         fitted.add(id(_origin(reader, training.model)))
     fitted |= reader.in_search
     for model in reader.models:
-        if id(model) not in fitted and (model.layers or model.kind == "code"):
+        augmentation = model.compiled is None and model.layers and all(x.cls.startswith("Random") for x in model.layers)
+        if id(model) not in fitted and (model.layers or model.kind == "code") and not augmentation:
             like = _nearest(reader, model)
             made.experiments.append(mapping.untrained(_unique(f"{name}_{identifier(model.var or 'model')}", used),
                                                       model, like))  # fmt: skip

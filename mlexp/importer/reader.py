@@ -17,6 +17,18 @@ from mlexp.importer.source import Cell
 from mlexp.importer.values import Data, Function, Model, Ref, Tensor, Training, Unknown, UserClass
 
 MAX_DEPTH = 8  # nested calls of the notebook's own functions followed
+MAX_PASSES = 100  # passes of a loop read
+
+
+def _literal(name: str, value: Any) -> ast.expr:
+    """An argument of the copied model function: its value, or mlexp's input shape, or None to edit."""
+    if isinstance(value, Unknown):
+        return ast.Name("input_shape") if "shape" in name else ast.Constant(None)
+    return ast.parse(repr(value), mode="eval").body
+
+
+def _signature(training: Training) -> str:
+    return repr((training.model.layers, training.model.compiled, training.fit, training.x))
 
 
 @dataclass
@@ -147,23 +159,41 @@ class Reader:
         return None if self.said else calls.why_not(value, node, self)
 
     def for_loop(self, stmt: ast.For) -> str | None:
-        """`for act in ["relu", "tanh"]:` around code that trains: every pass is read, each fit a config."""
+        """`for act in ["relu", "tanh"]:` around code that trains: every pass is read, each fit a config.
+        A loop whose variable the body never reads (`for _ in range(3): model.add(...)`) repeats itself."""
         values = self.value(stmt.iter)
         if not isinstance(values, list | tuple) or not values or not isinstance(stmt.target, ast.Name | ast.Tuple):
             return "a loop over values the import cannot list (mlexp imports loops over literal lists)"
-        before = len(self.trainings)
-        outer = dict(self.loop)
+        if len(values) > MAX_PASSES:
+            return f"a loop of {len(values)} passes (mlexp imports loops of up to {MAX_PASSES})"
+        before, outer, passes = len(self.trainings), dict(self.loop), []
         for item in values:
             self.bind(stmt.target, item)
             self.loop = {**outer, **self.loop_names(stmt.target, item)}
+            start = len(self.trainings)
             for inner in stmt.body:
                 self.nested(inner)
+            passes.append([_signature(t) for t in self.trainings[start:]])
         self.loop = outer
-        if len(self.trainings) == before:
-            self.said.clear()
-            return "a loop that trains nothing"
-        self.said.append(f"a loop of {len(self.trainings) - before} trainings: a sweep")
-        return None
+        added = len(self.trainings) - before
+        if added and all(p == passes[0] for p in passes):  # every pass trained the same: a repetition
+            for training in self.trainings[before:]:
+                training.loop = dict(outer)
+            self.repeated(before, len(values))
+        elif added:
+            self.said.append(f"a loop of {added} trainings: a sweep")
+        return None if self.said else "a loop that trains nothing"
+
+    def repeated(self, before: int, passes: int) -> None:
+        """`for epoch in range(30): model.fit(..., epochs=1)`: one training of 30 epochs."""
+        first, *again = self.trainings[before:]
+        if all(t.model.var == first.model.var for t in again):
+            del self.trainings[before + 1 :]
+            epochs = first.fit.get("epochs", 1)
+            first.fit["epochs"] = epochs * passes if isinstance(epochs, int) else epochs
+            first.notes.append(f"{passes} calls of fit(epochs={epochs}) in a loop: one training of "
+                               f"{first.fit['epochs']} epochs")  # fmt: skip
+            self.said.append(f"a loop of {passes} fit calls: one training")
 
     def loop_names(self, target: ast.expr, item: Any) -> dict[str, Any]:
         if isinstance(target, ast.Name):
@@ -283,10 +313,11 @@ class Reader:
     def outermost_call(self) -> list:
         """The code of a model made inside the notebook's functions: the outermost function and its call."""
         function, node, args, kwargs = self.calls[0]
-        literal = lambda v: ast.parse(repr(v), mode="eval").body  # noqa: E731
+        params = [p.arg for p in function.node.args.args]
+        given = {**dict(zip(params, args, strict=False)), **kwargs}
         call = ast.Call(
             func=ast.Name(function.node.name),
-            args=[literal(a) for a in args],
-            keywords=[ast.keyword(arg=k, value=literal(v)) for k, v in kwargs.items()],
+            args=[],
+            keywords=[ast.keyword(arg=k, value=_literal(k, v)) for k, v in given.items()],
         )
         return [function.node, ast.Return(value=call)]

@@ -65,7 +65,26 @@ def csv(path: Any, kwargs: dict) -> Any:
     return Data(dataset, "table")
 
 
-def image_folder(path: Any, kwargs: dict) -> Any:
+def folder(function: str, path: Any, kwargs: dict) -> Any:
+    """`image_dataset_from_directory` and its kin: one split, or (train, validation) with subset="both"."""
+    data = text_folder(path, kwargs) if function.startswith("text") else image_folder(path, kwargs)
+    if isinstance(kwargs.get("validation_split"), float):
+        data.dataset.settings["validation_split"] = kwargs["validation_split"]
+    if isinstance(kwargs.get("batch_size"), int):
+        data.batch = kwargs["batch_size"]
+    subset = kwargs.get("subset")
+    if subset == "both":
+        return (data, data.but(part="val"))
+    return data.but(part="val") if subset == "validation" else data
+
+
+def text_folder(path: Any, kwargs: dict) -> Data:
+    dataset = Dataset("text_folder", {"path": path if isinstance(path, str) else "???"},
+                      origin=f"texts in folders ({path!r})")  # fmt: skip
+    return Data(dataset, "folder")
+
+
+def image_folder(path: Any, kwargs: dict) -> Data:
     settings = {"path": path if isinstance(path, str) else "???"}
     size = kwargs.get("image_size", kwargs.get("target_size"))
     if isinstance(size, list | tuple) and len(size) == 2:

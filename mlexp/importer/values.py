@@ -41,7 +41,8 @@ class Data:
     shape: tuple | None = None
     rows: tuple[str, int] | None = None  # ("head", 10000): x[:10000]; ("tail", 10000): x[10000:]
     notes: list[str] = field(default_factory=list)
-    augmentation: Any = None  # the ImageDataGenerator of datagen.flow(x, y)
+    augmentation: Any = None  # the ImageDataGenerator of datagen.flow(x, y), or augmentation layers
+    sequences: bool = False  # padded word sequences (pad_sequences): mlexp's imdb is multi-hot
     batch: Any = None  # datagen.flow's batch_size
 
     def but(self, **changes) -> Data:
@@ -64,8 +65,8 @@ class Layer:
     cls: str
     args: dict[str, Any]
     line: str = ""
-    stmt: Any = None  # the statement that made it (a Functional model's slice)
-    source: Any = None  # the notebook's own layer class (ast.ClassDef)
+    stmt: Any = field(default=None, repr=False, compare=False)  # the statement that made it (Functional slice)
+    source: Any = field(default=None, repr=False, compare=False)  # the notebook's own layer class (ast.ClassDef)
 
 
 @dataclass
@@ -92,6 +93,7 @@ class Model:
     backbone: dict[str, Any] = field(default_factory=dict)
     trained: int = 0  # fits so far
     seq: int = 0  # the order in which the notebook made models and trainings
+    augmentation_only: bool = False  # Random* layers applied to the data (ds.map): not a model to train
 
     def snapshot(self) -> Model:
         return copy.deepcopy(self)
@@ -115,6 +117,7 @@ class Training:
     augmentation: KerasObject | None = None
     continued: bool = False  # the model had been fitted before: training went on from its weights
     seq: int = 0
+    notes: list[str] = field(default_factory=list)  # approximations made while reading it
 
 
 @dataclass
