@@ -24,7 +24,7 @@ def test_no_verb_prints_usage_and_fails(mlexp):
 def test_unknown_verb_suggests_the_closest(mlexp):
     result = mlexp("trian")
     assert result.code == 2
-    verbs = "train, tune, compare, explain, check, data, lr-find, report, predict, export, rerun, resume, init"
+    verbs = "train, tune, compare, explain, check, data, lr-find, report, predict, export, rerun, resume, init, import"
     assert result.err == f"mlexp: unknown verb 'trian'; expected one of {verbs}. Did you mean 'train'?\n"
 
 

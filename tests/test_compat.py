@@ -112,6 +112,7 @@ def test_no_private_api_outside_compat():
         str(path.relative_to(root))
         for path in root.rglob("*.py")
         if path.name != "compat.py"
+        and path.relative_to(root).as_posix() != "importer/names.py"  # reads notebooks that spell keras.src.X
         and any(word in path.read_text() for word in ("keras.src", "keras_tuner.src", "._available", "_save_model"))
     ]
     assert users == []

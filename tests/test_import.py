@@ -13,12 +13,14 @@ import pytest
 from conftest import fresh_process, run_dirs
 
 SEEDS = Path(__file__).resolve().parent / "fixtures" / "seeds"  # the five course notebooks (../shared/seeds)
-SEED_FILES = {n: next(SEEDS.glob(f"{n}_*.txt"), None) for n in ("000", "001", "002", "003", "004")}
+SEED_FILES = {path.name[:3]: path for path in sorted(SEEDS.glob("*.txt"))}
 # The notebooks' own model code, by line range of the seed file (read by hand), for each imported experiment.
 NOTEBOOK_MODELS = {
     "000": {"seed000_model": (61, 70, (28, 28, 1)), "seed000_model_2": (153, 169, (28, 28, 1))},
     "001": {"seed001_model_base": (10, 14, (100,)), "seed001_model_improved": (39, 47, (100,))},
-    "002": {"seed002_model": (119, 151, (32, 32, 3))},  # the body of create_deeper_cnn_model()
+    "002": {"seed002_model": (119, 151, (32, 32, 3)),  # the body of create_deeper_cnn_model()
+            "seed002_model_2": (463, 473, (32, 32, 3)),  # ResNet50 and a head (no weights offline)
+            "seed002_search": (360, 390, (32, 32, 3))},  # build_model(hp) at keras-tuner's defaults
     "003": {"seed003_model": (249, 252, (10000,)), "seed003_model_4": (513, 516, (10000,)),
             "seed003_model_5": (535, 540, (10000,)), "seed003_model_3": (636, 642, (28, 28))},
     "004": {"seed004_model": (116, 119, (28, 28)), "seed004_model_500n": (183, 186, (28, 28)),
@@ -33,6 +35,7 @@ import tensorflow as tf
 from keras import layers, models, regularizers, optimizers, initializers
 from keras.models import Sequential
 from keras.layers import *
+from keras.applications import ResNet50
 def create_deeper_cnn_model():
     pass
 """
@@ -44,8 +47,10 @@ def notebook_model(path: Path, start: int, end: int, shape: tuple):
 
     lines = path.read_text(encoding="utf-8").splitlines()[start - 1 : end]
     lines = [re.sub(r"^\s*In \[[^\]]*\]:\s?", "", line) for line in lines if not line.startswith("```")]
-    code = textwrap.dedent("\n".join(lines))
-    if code.lstrip().startswith("def "):
+    code = textwrap.dedent("\n".join(lines)).replace("weights='imagenet'", "weights=None")
+    if code.lstrip().startswith("def build_model(hp)"):
+        code += "\nimport keras_tuner\nmodel = build_model(keras_tuner.HyperParameters())\n"
+    elif code.lstrip().startswith("def "):
         name = re.match(r"\s*def (\w+)", code).group(1)
         code += f"\nmodel = {name}()\n"
     namespace: dict = {}
@@ -87,8 +92,6 @@ def data_override(project: Path, dataset_files: dict, experiment: str) -> list[s
 @pytest.mark.parametrize("seed", sorted(NOTEBOOK_MODELS))
 def test_the_seed_notebooks_import_with_the_notebooks_parameter_counts(seed, mlexp, tmp_path, dataset_files):
     path = SEED_FILES[seed]
-    if path is None:
-        pytest.skip("the seed notebooks are not beside this checkout")
     import_file(mlexp, path, "--name", f"seed{seed}")
     report = (tmp_path / "conf" / f"import_seed{seed}.md").read_text()
     assert "## Line by line" in report and "| yes |" in report
@@ -97,12 +100,33 @@ def test_the_seed_notebooks_import_with_the_notebooks_parameter_counts(seed, mle
         overrides = [f"experiment={experiment}", *data_override(tmp_path, dataset_files, experiment)]
         if seed in ("002", "003"):
             overrides.append("trainer.validation=split")  # the tiny copies: 10,000 rows held out do not fit
+        if experiment == "seed002_model_2":
+            overrides.append("model.weights=null")  # offline: the architecture without ImageNet's weights
         assert mlexp_parameters(overrides) == expected, experiment
 
 
+def test_seed_002_tuner_backbone_and_augmentation(mlexp, tmp_path):
+    import_file(mlexp, SEED_FILES["002"], "--name", "seed002")
+    conf = tmp_path / "conf"
+    space = (conf / "search_space" / "seed002_search.yaml").read_text()
+    for expected in ("model.layers.0.filters:", "min: 32", "max: 128", "step: 32", "optimizer.learning_rate:",
+                     "log: true", "model.layers.8.rate:", "model.layers.7.units:"):  # fmt: skip
+        assert expected in space, expected
+    backbone = (conf / "experiment" / "seed002_model_2.yaml").read_text()
+    for expected in ("override /model: backbone", "arch: ResNet50", "dense_units:\n  - 256", "dropout: 0.5",
+                     "input_size: 32", "freeze_epochs: 10"):  # fmt: skip
+        assert expected in backbone, expected
+    first = (conf / "experiment" / "seed002_model.yaml").read_text()
+    for expected in ("layer: RandomRotation", "factor: 0.0556", "mode: horizontal", "scale: standardize",
+                     "reduce_lr_on_plateau:", "factor: 0.5", "min_lr: 1.0e-06", "lr_scheduler:",
+                     "start_epoch: 20", "rate: 0.1", "monitor: val_accuracy", "seed: 42"):  # fmt: skip
+        assert expected in first, expected
+    assert (
+        "mlexp tune experiment=seed002_search search_space=seed002_search" in (conf / "import_seed002.md").read_text()
+    )
+
+
 def test_seed_004_comparisons_become_sweeps(mlexp, tmp_path):
-    if SEED_FILES["004"] is None:
-        pytest.skip("the seed notebooks are not beside this checkout")
     result = import_file(mlexp, SEED_FILES["004"], "--name", "seed004")
     assert "mlexp train -m sweep=seed004_compare3   # experiment=seed004_model_sigmoid,seed004_model_relu" in result.out
     sweep = (tmp_path / "conf" / "sweep" / "seed004_compare5.yaml").read_text()
@@ -116,8 +140,6 @@ def test_seed_004_comparisons_become_sweeps(mlexp, tmp_path):
 
 @pytest.mark.parametrize("seed", ["000", "004"])
 def test_seed_000_and_004_experiments_train_end_to_end(seed, mlexp, tmp_path, dataset_files):
-    if SEED_FILES[seed] is None:
-        pytest.skip("the seed notebooks are not beside this checkout")
     import_file(mlexp, SEED_FILES[seed], "--name", f"seed{seed}")
     experiment = {"000": "seed000_model", "004": "seed004_model_relu"}[seed]
     overrides = data_override(tmp_path, dataset_files, experiment)
@@ -274,8 +296,6 @@ def test_ipynb_json_and_prose_are_read(mlexp, tmp_path):
 
 
 def test_import_is_fast_and_loads_no_tensorflow(tmp_path):
-    if SEED_FILES["004"] is None:
-        pytest.skip("the seed notebooks are not beside this checkout")
     started = time.perf_counter()
     code, loaded, proc = fresh_process(["import", str(SEED_FILES["004"])], tmp_path, watch=("tensorflow", "keras"))
     assert code == 0, proc.stderr

@@ -110,7 +110,7 @@ def model_section(found: Experiment, model: Model, training: Training | None) ->
         return
     backbone = [x for x in model.layers if x.cls.startswith("keras.applications.")]
     if backbone:
-        backbone_model(found, model, backbone[0])
+        backbone_model(found, model, backbone[0], training)
         return
     layers = [x for x in model.layers if x.cls != "Input"]
     entries = [layer_entry(found, x, i) for i, x in enumerate(layers)]
@@ -220,7 +220,7 @@ def code_model(found: Experiment, model: Model) -> None:
                              "loss": loss_name(found, model)}  # fmt: skip
 
 
-def backbone_model(found: Experiment, model: Model, layer: Layer) -> None:
+def backbone_model(found: Experiment, model: Model, layer: Layer, training: Training | None) -> None:
     arch = layer.cls.rpartition(".")[2]
     rest = model.layers[model.layers.index(layer) + 1 :]
     section = {"name": model.var or found.name, "arch": arch, "weights": layer.args.get("weights", "imagenet"),
@@ -231,6 +231,12 @@ def backbone_model(found: Experiment, model: Model, layer: Layer) -> None:
     section["dropout"] = drops[-1] if drops else 0.0
     if any(x.cls == "GlobalMaxPooling2D" for x in rest):
         section["pooling"] = "max"
+    shape = layer.args.get("input_shape")
+    if isinstance(shape, list | tuple) and len(shape) == 3 and shape[0] == shape[1]:
+        section["input_size"] = shape[0]  # the notebook fed its images at their own size
+    if layer.args.get("trainable") is False:  # frozen for the whole run
+        epochs = training.fit.get("epochs", 1) if training is not None else 1
+        section["fine_tune"] = {"freeze_epochs": epochs if isinstance(epochs, int) else 1}
     found.config["defaults"]["model"] = "backbone"
     found.config["model"] = section
     found.approximations.append(f"keras.applications.{arch} and the layers after it as mlexp's backbone model "

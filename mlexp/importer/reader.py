@@ -14,7 +14,7 @@ from typing import Any
 from mlexp.importer import calls
 from mlexp.importer.names import normalize
 from mlexp.importer.source import Cell
-from mlexp.importer.values import Data, Function, Model, Ref, Tensor, Training, Unknown, UserClass
+from mlexp.importer.values import Data, Function, KerasObject, Layer, Model, Ref, Tensor, Training, Unknown, UserClass
 
 MAX_DEPTH = 8  # nested calls of the notebook's own functions followed
 MAX_PASSES = 100  # passes of a loop read
@@ -147,8 +147,13 @@ class Reader:
                     self.bind(element, items[i])
                 else:
                     self.bind(element, Unknown("unpacked from a value the import cannot follow"))
+        elif isinstance(target, ast.Attribute) and target.attr == "trainable" and isinstance(value, bool):
+            owner = self.value(target.value)  # base_model.trainable = False: a frozen backbone
+            if isinstance(owner, KerasObject | Layer):
+                owner.args["trainable"] = value
+                self.said.append(f"{ast.unparse(target)} = {value}")
         elif isinstance(target, ast.Attribute | ast.Subscript):
-            pass  # attributes and items of other objects: not followed
+            pass  # other attributes and items of other objects: not followed
 
     def expression(self, node: ast.expr) -> str | None:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
