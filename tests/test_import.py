@@ -301,3 +301,86 @@ def test_import_is_fast_and_loads_no_tensorflow(tmp_path):
     assert code == 0, proc.stderr
     assert loaded == []
     assert time.perf_counter() - started < 30  # a whole process; the import itself is well under a second
+
+
+SUBCLASSED = """
+import keras
+import tensorflow as tf
+
+class StopAtLoss(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if logs.get("loss") < 0.4:
+            self.model.stop_training = True
+
+class Small(keras.Model):
+    def __init__(self, units=16):
+        super().__init__()
+        self.flat = keras.layers.Flatten()
+        self.hidden = keras.layers.Dense(units, activation="relu")
+        self.out = keras.layers.Dense(10, activation="softmax")
+
+    def call(self, x):
+        return self.out(self.hidden(self.flat(x)))
+
+def schedule(epoch, lr):
+    if epoch < 3:
+        return lr
+    else:
+        return lr * tf.math.exp(-0.2)
+
+(x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+model = Small(units=16)
+model.compile(optimizer=keras.optimizers.RMSprop(lr=0.002), loss="sparse_categorical_crossentropy")
+model.fit(x_train / 255.0, y_train, epochs=6, batch_size=64, validation_split=0.1,
+          callbacks=[StopAtLoss(), keras.callbacks.LearningRateScheduler(schedule),
+                     keras.callbacks.ReduceLROnPlateau(patience=2), keras.callbacks.TensorBoard("logs")])
+"""
+
+
+def test_a_subclassed_model_and_a_callback_class_are_copied(mlexp, tmp_path, dataset_files):
+    (tmp_path / "sub.py").write_text(SUBCLASSED)
+    import_file(mlexp, tmp_path / "sub.py")
+    module = (tmp_path / "sub_code.py").read_text()
+    assert "class Small(keras.Model):" in module and "class StopAtLoss(keras.callbacks.Callback):" in module
+    experiment = (tmp_path / "conf" / "experiment" / "sub.yaml").read_text()
+    for expected in ("_target_: sub_code.StopAtLoss", "override /optimizer: rmsprop", "learning_rate: 0.002",
+                     "schedule: exponential", "start_epoch: 3", "rate: 0.2", "reduce_lr_on_plateau:",
+                     "factor: 0.1", "patience: 2", "tensorboard:", "epochs: 6", "batch_size: 64"):  # fmt: skip
+        assert expected in experiment, expected
+    namespace: dict = {}
+    build = "model = Small(units=16)\nmodel(keras.ops.zeros((1, 28, 28, 1)))\n"
+    exec(SUBCLASSED.split("(x_train, y_train)")[0] + build, namespace)  # noqa: S102
+    expected = namespace["model"].count_params()
+    assert mlexp_parameters(["experiment=sub", f"dataset.path={dataset_files['mnist']}"]) == expected
+    result = mlexp("train", "experiment=sub", f"dataset.path={dataset_files['mnist']}", "trainer.epochs=1",
+                   "trainer.verbose=0")  # fmt: skip
+    assert result.code == 0, result.err
+
+
+DATA_SOURCES = {
+    "table": ("import pandas as pd\nimport keras\ndf = pd.read_csv('houses.csv')\ny = df.pop('price')\n",
+              ["override /dataset: csv", "path: houses.csv", "target: price"]),
+    "folder": ("import keras\ntrain = keras.utils.image_dataset_from_directory('pets', image_size=(64, 64), "
+               "batch_size=16, validation_split=0.25, subset='training', seed=1)\n",
+               ["override /dataset: image_folder", "path: pets", "batch_size: 16", "- 64"]),
+    "tfds": ("import keras\nimport tensorflow_datasets as tfds\ntrain = tfds.load('beans', split='train')\n",
+             ["override /dataset: tfds", "tfds_name: beans"]),
+    "missing": ("import keras\n(x, y), _ = keras.datasets.reuters.load_data()\n",
+                ["override /dataset: npz", "EDIT before running: dataset: mlexp has no dataset 'reuters'"]),
+}  # fmt: skip
+FIT = """
+model = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
+model.compile(optimizer="adam", loss="mse")
+model.fit({x}, {y}epochs=2)
+"""
+
+
+@pytest.mark.parametrize("source", sorted(DATA_SOURCES))
+def test_data_sources_become_datasets(source, mlexp, tmp_path):
+    code, expected = DATA_SOURCES[source]
+    x, y = {"table": ("df", "y, "), "folder": ("train", ""), "tfds": ("train", ""), "missing": ("x", "y, ")}[source]
+    (tmp_path / f"{source}.py").write_text(code + FIT.format(x=x, y=y))
+    import_file(mlexp, tmp_path / f"{source}.py")
+    text = (tmp_path / "conf" / "experiment" / f"{source}.yaml").read_text()
+    for line in expected:
+        assert line in text, line

@@ -42,7 +42,9 @@ def snake(name: str) -> str:
 
 
 def experiment(name: str, training: Training) -> Experiment:
-    found = Experiment(name, {"defaults": {}}, training.where)
+    where = training.where if training.model.where == training.where else f"{training.model.where} (model) and " \
+        f"{training.where} (training)"  # fmt: skip
+    found = Experiment(name, {"defaults": {}}, where)
     dataset_section(found, training)
     model_section(found, training.model, training)
     compile_sections(found, training.model)
