@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 
 from mlexp.importer.names import normalize
 from mlexp.importer.values import Function, Unknown, UserClass
@@ -37,6 +38,21 @@ def module(plan, reader) -> str:
     return text
 
 
+class _InputShape(ast.NodeTransformer):
+    """`keras.Input(shape=(8, 8))` -> `keras.Input(shape=input_shape)`: the model takes mlexp's inputs, which may
+    have a channel axis the notebook's arrays lacked (a Flatten or a Dense sees the same features)."""
+
+    def visit_Call(self, node: ast.Call) -> ast.Call:
+        self.generic_visit(node)
+        if ast.unparse(node.func).rpartition(".")[2] == "Input":
+            if node.args:
+                node.args[0] = ast.Name("input_shape")
+            node.keywords = [k for k in node.keywords if k.arg not in ("shape", "batch_shape")]
+            if not node.args:
+                node.keywords.insert(0, ast.keyword(arg="shape", value=ast.Name("input_shape")))
+        return node
+
+
 def _model_function(name: str, statements: list, parts: list) -> str:
     """`def NAME(input_shape): ...; return model`: definitions go to the module, the rest into the function."""
     body = []
@@ -45,7 +61,7 @@ def _model_function(name: str, statements: list, parts: list) -> str:
             if stmt not in parts:
                 parts.append(stmt)
         else:
-            body.append(stmt)
+            body.append(_InputShape().visit(copy.deepcopy(stmt)))
     function = ast.FunctionDef(
         name=name,
         args=ast.arguments(posonlyargs=[], args=[ast.arg("input_shape")], kwonlyargs=[], kw_defaults=[], defaults=[]),

@@ -30,7 +30,7 @@ def sequential(args: list, kwargs: dict, node: ast.Call, reader) -> Model:
     for item in args[0] if args and isinstance(args[0], list | tuple) else kwargs.get("layers") or []:
         add(model, item, reader)
     reader.models.append(model)
-    reader.said.append("a Sequential model")
+    reader.said.append("a Sequential model (an experiment's model.layers)")
     return model
 
 

@@ -22,8 +22,10 @@ MAX_PASSES = 100  # passes of a loop read
 
 def _literal(name: str, value: Any) -> ast.expr:
     """An argument of the copied model function: its value, or mlexp's input shape, or None to edit."""
+    if "shape" in name:  # mlexp's own: the data's shape, a channel axis included
+        return ast.Name("input_shape")
     if isinstance(value, Unknown):
-        return ast.Name("input_shape") if "shape" in name else ast.Constant(None)
+        return ast.Constant(None)
     return ast.parse(repr(value), mode="eval").body
 
 
@@ -135,7 +137,7 @@ class Reader:
             value.stmts.append(self.inner or self.stmt)
         if isinstance(value, Model) and isinstance(targets[0], ast.Name) and not value.var:
             value.var = targets[0].id
-        return None if self.said else calls.why_not(value)
+        return None if self.said else calls.why_not(value, stmt.value, self)
 
     def bind(self, target: ast.expr, value: Any) -> None:
         if isinstance(target, ast.Name):

@@ -36,11 +36,16 @@ def markdown(plan: Plan, source: Path, reader, written: list[Path]) -> str:
         out.append(f"### Comparison {sweep.name}: {', '.join(sweep.experiments)}")
         out.append(f"What differs: {', '.join(sweep.varied)}")
         out.append("")
-    out += ["## Line by line", "", "| where | imported | as / why not |", "| --- | --- | --- |"]
+    out += ["## Line by line", "", "| where | code | imported | as / why not |", "| --- | --- | --- | --- |"]
     for note in reader.notes:
-        out.append(f"| {note.where} | {'yes' if note.imported else 'no'} | {_cell(note.what)} |")
+        out.append(f"| {note.where} | `{_code(note.code)}` | {'yes' if note.imported else 'no'} | {_cell(note.what)} |")
     out += ["", *_other_lines(reader)]
     return "\n".join(out) + "\n"
+
+
+def _code(text: str, width: int = 60) -> str:
+    line = " ".join(text.split())
+    return _cell(line if len(line) <= width else line[: width - 3] + "...").replace("`", "'")
 
 
 def _cell(text: str) -> str:

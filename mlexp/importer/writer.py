@@ -49,10 +49,13 @@ def write(out: dict[Path, str], force: bool) -> None:
             "Add --force to overwrite, or --name to import under a new name"
         )
     for path, text in out.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{path.name}.partial")
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(path)
+        except OSError as exc:
+            raise MlexpError(f"mlexp import: --into: cannot write {path}: {exc.strerror or exc}") from None
 
 
 def experiment_yaml(experiment: Experiment, plan: Plan) -> str:
