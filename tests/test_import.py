@@ -429,3 +429,76 @@ def test_data_sources_become_datasets(source, mlexp, tmp_path):
     text = (tmp_path / "conf" / "experiment" / f"{source}.yaml").read_text()
     for line in expected:
         assert line in text, line
+
+
+COURSE_STYLE = {
+    "flat_mnist": (
+        """
+import numpy as np
+from keras.datasets import mnist
+from keras.models import Sequential
+from keras.layers import Dense
+from keras.optimizers.legacy import SGD
+from sklearn.model_selection import train_test_split
+(X_train, y_train), (X_test, y_test) = mnist.load_data()
+X_train = X_train.reshape(60000, 784).astype('float32') / 255
+X_test = X_test.reshape(10000, 784).astype('float32') / 255
+X_train, X_val, y_train, y_val = train_test_split(X_train, y_train, test_size=0.1)
+optimizers = {"sgd": SGD(lr=0.01, momentum=0.9), "sgd_fast": SGD(lr=0.1)}
+for name, opt in optimizers.items():
+    model = Sequential()
+    model.add(Dense(64, activation='relu', input_dim=784))
+    model.add(Dense(10, activation='softmax'))
+    model.compile(loss='sparse_categorical_crossentropy', optimizer=opt, metrics=['accuracy'])
+    model.fit(X_train, y_train, nb_epoch=3, batch_size=128, validation_data=(X_val, y_val))
+""",
+        "flat_mnist_model_name_sgd",
+        ["layer: Reshape", "target_shape:\n    - 784", "validation_split: 0.1", "epochs: 3", "learning_rate: 0.01",
+         "momentum: 0.9", "override /dataset: mnist"],
+    ),
+    "table": (
+        """
+import pandas as pd
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+import tensorflow as tf
+df = pd.read_csv('datos.csv')
+X = df.drop('precio', axis=1)
+y = df['precio']
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=7)
+scaler = StandardScaler()
+X_train = scaler.fit_transform(X_train)
+model = tf.keras.Sequential([tf.keras.layers.Dense(32, activation='relu'), tf.keras.layers.Dense(1)])
+model.compile(optimizer='adam', loss=tf.keras.losses.mean_squared_error, metrics=['mae'])
+model.fit(X_train, y_train, epochs=40, validation_split=0.2, verbose=0)
+""",
+        "table",
+        ["override /dataset: csv", "path: datos.csv", "target: precio", "test_split: 0.3", "split_seed: 7",
+         "head: false", "loss: mean_squared_error", "epochs: 40", "verbose: 0"],
+    ),
+    "generator": (
+        """
+from tensorflow.keras.preprocessing.image import ImageDataGenerator
+from tensorflow.keras import layers, models
+gen = ImageDataGenerator(rescale=1./255, horizontal_flip=True, zoom_range=0.1)
+train = gen.flow_from_directory('fotos/train', target_size=(64, 64), batch_size=20, class_mode='binary')
+model = models.Sequential([layers.Conv2D(8, 3, activation='relu', input_shape=(64, 64, 3)),
+                           layers.GlobalAveragePooling2D(), layers.Dense(1, activation='sigmoid')])
+model.compile(optimizer='rmsprop', loss='binary_crossentropy', metrics=['acc'])
+model.fit(train, epochs=5)
+""",
+        "generator",
+        ["override /dataset: image_folder", "path: fotos/train", "scale: unit", "batch_size: 20",
+         "layer: RandomFlip", "layer: RandomZoom", "validation: none", "override /optimizer: rmsprop"],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(COURSE_STYLE))
+def test_course_style_notebooks(case, mlexp, tmp_path):
+    code, experiment, expected = COURSE_STYLE[case]
+    (tmp_path / f"{case}.py").write_text(code)
+    import_file(mlexp, tmp_path / f"{case}.py")
+    text = (tmp_path / "conf" / "experiment" / f"{experiment}.yaml").read_text()
+    for line in expected:
+        assert line in text, line

@@ -98,8 +98,11 @@ def subscript(owner: Any, index: ast.expr, reader) -> Any:
         return owner
     if isinstance(owner, Data) and owner.part == "table":
         column = reader.value(index)
-        if isinstance(column, str | list):
-            return owner.but(part="y", notes=[*owner.notes, f"target {column!r}"]) if isinstance(column, str) else owner
+        if isinstance(column, str):  # y = df["price"]
+            owner.dataset.settings["target"] = column
+            reader.said.append(f"the target column {column!r}")
+            return owner.but(part="y")
+        return owner
     key = reader.value(index)
     if isinstance(owner, dict | list | tuple) and not isinstance(key, Unknown):
         try:
@@ -113,6 +116,8 @@ def call(node: ast.Call, reader) -> Any:
     func = node.func
     if isinstance(func, ast.Attribute):
         owner = reader.value(func.value)
+        if isinstance(owner, dict) and func.attr in ("items", "keys", "values"):
+            return [tuple(item) if isinstance(item, tuple) else item for item in getattr(owner, func.attr)()]
         if isinstance(owner, Model | Data | KerasObject | methods.HyperParameters) or methods.is_search(owner):
             return methods.method(owner, func.attr, node, reader)
     callee = reader.value(func)
@@ -129,7 +134,7 @@ def call(node: ast.Call, reader) -> Any:
     return Unknown(f"a call of {ast.unparse(func)}")
 
 
-BUILTINS = ("len", "range", "int", "float", "list", "tuple", "str", "round")
+BUILTINS = ("len", "range", "int", "float", "list", "tuple", "str", "round", "enumerate", "zip")
 
 
 def builtin(name: str, args: list, kwargs: dict) -> Any:
@@ -139,6 +144,8 @@ def builtin(name: str, args: list, kwargs: dict) -> Any:
     try:
         if name == "range" and all(isinstance(a, int) for a in args):
             return list(range(*args))
+        if name in ("enumerate", "zip"):
+            return list({"enumerate": enumerate, "zip": zip}[name](*args))
         return {"len": len, "int": int, "float": float, "list": list, "tuple": tuple, "str": str,
                 "round": round}[name](*args)  # fmt: skip
     except (TypeError, ValueError, KeyError):
@@ -267,6 +274,8 @@ def data_call(path: str, name: str, args: list, kwargs: dict, node: ast.Call, re
 def other_call(path: str, name: str, args: list, kwargs: dict, node: ast.Call, reader) -> Any:
     if path in PASS_THROUGH and args and isinstance(args[0], Data):
         return args[0]
+    if name in ("StandardScaler", "MinMaxScaler", "Normalizer", "RobustScaler") and path.startswith("sklearn."):
+        return KerasObject("scaler", name, kwargs)
     if path == "numpy.expand_dims" and args and isinstance(args[0], Data) and args[0].shape:
         return args[0].but(shape=(*args[0].shape, 1)) if args[1:] in ([-1], [3]) else args[0]
     if name == "pad_sequences" and args and isinstance(args[0], Data):

@@ -8,7 +8,7 @@ from typing import Any
 
 from mlexp.importer import callbacks_map
 from mlexp.importer.sources import MLEXP_SHAPES
-from mlexp.importer.values import Data, Hyper, KerasObject, Layer, Model, Training, Unknown
+from mlexp.importer.values import Data, Hyper, KerasObject, Layer, Model, Ref, Training, Unknown
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adagrad", "adadelta", "adamw", "nadam")
 OPTIMIZER_KEYS = {
@@ -175,6 +175,9 @@ def head_of(layers: list[Layer], model: Model, training: Training | None) -> boo
     units, activation = layers[-1].args.get("units"), layers[-1].args.get("activation")
     loss = _loss(model)
     logits = bool(loss[1].get("from_logits")) if loss else False
+    wanted_losses = ("binary_crossentropy",) if classes == 2 else CLASSIFICATION_LOSSES
+    if loss and loss[0] not in wanted_losses:  # mlexp's head pairs its own loss with the task
+        return None
     if classes is None or (classes > 2 and units != classes) or (classes == 2 and units != 1):
         return None
     if activation in (None, "linear"):
@@ -189,6 +192,8 @@ def _loss(model: Model) -> tuple[str, dict] | None:
         return loss, {}
     if isinstance(loss, KerasObject):
         return snake(loss.cls), loss.args
+    if isinstance(loss, Ref):  # loss=keras.losses.sparse_categorical_crossentropy, the function itself
+        return loss.path.rpartition(".")[2], {}
     return None
 
 

@@ -9,6 +9,7 @@ from mlexp.importer.values import Data, Function, Hyper, KerasObject, Layer, Mod
 
 FIT_KEYS = ("epochs", "batch_size", "validation_split", "validation_data", "callbacks", "class_weight",
             "shuffle", "verbose", "steps_per_epoch", "initial_epoch", "validation_freq", "sample_weight")  # fmt: skip
+FIT_ALIASES = {"nb_epoch": "epochs"}  # Keras 1
 FIT_ORDER = ("x", "y", "batch_size", "epochs", "verbose", "callbacks", "validation_split", "validation_data", "shuffle")
 COMPILE_ORDER = ("optimizer", "loss", "loss_weights", "metrics")
 
@@ -78,6 +79,14 @@ def method(owner: Any, name: str, node: ast.Call, reader) -> Any:
         return model_method(owner, name, args, kwargs, node, reader)
     if isinstance(owner, Data):
         return data_method(owner, name, args, kwargs, reader)
+    if isinstance(owner, KerasObject) and owner.family == "scaler" and name in ("fit_transform", "transform"):
+        if args and isinstance(args[0], Data):
+            kind = "standardize" if owner.cls == "StandardScaler" else "unit"
+            reader.said.append(f"{owner.cls}: dataset.scale={kind}")
+            scaled = args[0].but(scale=kind)
+            if owner.cls not in ("StandardScaler",):
+                scaled.notes.append(f"{owner.cls} as dataset.scale=unit (divided by the largest value)")
+            return scaled
     if isinstance(owner, KerasObject) and owner.family == "image_generator":
         if name == "flow" and args and isinstance(args[0], Data):
             flowed = args[0].but()
@@ -87,7 +96,23 @@ def method(owner: Any, name: str, node: ast.Call, reader) -> Any:
         if name == "fit":
             reader.said.append("the generator's statistics (mlexp's augmentation layers need none)")
             return None
+        if name == "flow_from_directory" and (args or "directory" in kwargs):
+            from mlexp.importer import sources
+
+            reader.said.append("data: images in class folders, through the generator")
+            data = sources.folder(name, args[0] if args else kwargs["directory"], kwargs)
+            return generated(data, owner)
     return Unknown(f".{name}() of a value the import does not follow")
+
+
+def generated(data: Data, generator: KerasObject) -> Data:
+    """Images from an ImageDataGenerator: its rescale is the dataset's scale, the rest augmentation."""
+    rescale = generator.args.get("rescale")
+    scaled = data.but(scale="unit") if isinstance(rescale, float) and abs(rescale - 1 / 255) < 1e-6 else data
+    rest = {k: v for k, v in generator.args.items() if k not in ("rescale", "validation_split")}
+    if rest:
+        scaled.augmentation = KerasObject(generator.family, generator.cls, rest)
+    return scaled
 
 
 def model_method(model: Model, name: str, args: list, kwargs: dict, node: ast.Call, reader) -> Any:
@@ -109,7 +134,7 @@ def model_method(model: Model, name: str, args: list, kwargs: dict, node: ast.Ca
 
 
 def fit(model: Model, args: list, kwargs: dict, node: ast.Call, reader) -> Any:
-    given = {**dict(zip(FIT_ORDER, args, strict=False)), **kwargs}
+    given = {**dict(zip(FIT_ORDER, args, strict=False)), **{FIT_ALIASES.get(k, k): v for k, v in kwargs.items()}}
     x, y = given.pop("x", None), given.pop("y", None)
     if isinstance(x, tuple) and len(x) == 2 and y is None:  # datagen.flow(x, y) gives both
         x, y = x

@@ -17,6 +17,8 @@ SUBMODULES = {  # where Keras 2 kept what Keras 3 offers at the top of a module
     "keras.layers.experimental.preprocessing.": "keras.layers.",
     "keras.preprocessing.image.": "keras.preprocessing.image.",
     "keras.utils.np_utils.": "keras.utils.",
+    "keras.optimizers.legacy.": "keras.optimizers.",
+    "keras.optimizers.experimental.": "keras.optimizers.",
 }
 SAME = {
     "keras.models.Sequential": "keras.Sequential",

@@ -38,9 +38,10 @@ def plan(name: str, reader: Reader) -> Plan:
     for training in reader.trainings:
         label = training.model.var or "model"
         for key, value in training.loop.items():
-            label += f"_{key}_{value}"
+            if isinstance(value, str | int | float | bool):  # a label of scalars: for name, opt in ...: name
+                label += f"_{key}_{value}"
         made.experiments.append(mapping.experiment(_unique(f"{name}_{identifier(label)}", used), training))
-        fitted.add(id(_origin(reader, training.model)))
+        fitted |= {id(m) for m in reader.models if (m.var, m.where) == (training.model.var, training.model.where)}
     fitted |= reader.in_search
     for model in reader.models:
         augmentation = model.compiled is None and model.layers and all(x.cls.startswith("Random") for x in model.layers)
@@ -64,13 +65,6 @@ def plan(name: str, reader: Reader) -> Plan:
 def _unique(label: str, used: dict[str, int]) -> str:
     used[label] = used.get(label, 0) + 1
     return label if used[label] == 1 else f"{label}_{used[label]}"
-
-
-def _origin(reader: Reader, snapshot: Model) -> Model | None:
-    for model in reader.models:
-        if model.var == snapshot.var and model.where == snapshot.where:
-            return model
-    return None
 
 
 def _nearest(reader: Reader, model: Model):

@@ -108,6 +108,10 @@ def split(args: list, kwargs: dict) -> Any:
         return Unknown("train_test_split of arrays the import cannot follow")
     x, y = args[0], args[1]
     test_size = kwargs.get("test_size", 0.25)
+    if x.part == "x_train":  # a validation split of the training data: trainer.validation_split
+        fraction = test_size if isinstance(test_size, float) else 0.25
+        x.dataset.settings["validation_split"] = fraction
+        return (x, x.but(part="val"), y, y.but(part="val"))
     for data in (x, y):
         data.dataset.settings["test_split"] = test_size if isinstance(test_size, float) else 0.25
         if "random_state" in kwargs and isinstance(kwargs["random_state"], int):

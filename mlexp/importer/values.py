@@ -76,8 +76,8 @@ class KerasObject:
     family: str  # optimizers, callbacks, losses, image_generator, ...
     cls: str
     args: dict[str, Any]
-    source: Any = None  # the notebook's own class (ast.ClassDef), copied (callbacks)
-    stmt: Any = None
+    source: Any = field(default=None, repr=False, compare=False)  # the notebook's own class (ast.ClassDef)
+    stmt: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass
