@@ -187,7 +187,7 @@ model.add(layers.Dense(10, activation="softmax"))
 model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.003), loss="sparse_categorical_crossentropy")
 history = model.fit(x_train, y_train, epochs=1, batch_size=32, validation_data=(x_test, y_test))
 """,
-    "functional": """
+    "functional_api": """
 inputs = keras.Input(shape=(8, 8))
 x = layers.Flatten()(inputs)
 x = layers.Dense(16, activation="relu")(x)
@@ -210,7 +210,7 @@ EXPECTED = {
                    "restore_best_weights: false", "scale: unit", "approximation: validation_split: Keras validates"),
     "add_chain": ("override /optimizer: adam", "learning_rate: 0.003", "kernel_initializer: he_normal",
                   "layer: BatchNormalization", "validation: test"),
-    "functional": ("override /model: functional", "override /optimizer: rmsprop"),
+    "functional_api": ("override /model: functional_api", "override /optimizer: rmsprop"),
     "one_hot_logits": ("logits: true", "reduce_lr_on_plateau:", "factor: 0.5", "batch_size: 64"),
 }  # fmt: skip
 
