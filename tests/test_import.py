@@ -140,14 +140,23 @@ def test_seed_004_comparisons_become_sweeps(mlexp, tmp_path):
 
 @pytest.mark.parametrize("seed", ["000", "004"])
 def test_seed_000_and_004_experiments_train_end_to_end(seed, mlexp, tmp_path, dataset_files):
+    """000 as one experiment; 004's activation comparison as the sweep the import printed (two runs)."""
     import_file(mlexp, SEED_FILES[seed], "--name", f"seed{seed}")
     experiment = {"000": "seed000_model", "004": "seed004_model_relu"}[seed]
-    overrides = data_override(tmp_path, dataset_files, experiment)
-    result = mlexp("train", f"experiment={experiment}", "trainer.epochs=1", "trainer.verbose=0", *overrides)
+    overrides = [*data_override(tmp_path, dataset_files, experiment), "trainer.epochs=1", "trainer.verbose=0"]
+    if seed == "004":
+        result = mlexp("train", "-m", "sweep=seed004_compare3", *overrides)
+    else:
+        result = mlexp("train", f"experiment={experiment}", *overrides)
     assert result.code == 0, result.err
-    (run,) = run_dirs(tmp_path / "outputs")
-    metrics = json.loads((run / "metrics.json").read_text())
-    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    runs = run_dirs(tmp_path / "outputs")
+    assert len(runs) == (2 if seed == "004" else 1)
+    for run in runs:
+        metrics = json.loads((run / "metrics.json").read_text())
+        assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    if seed == "004":
+        chosen = {(run / ".hydra" / "overrides.yaml").read_text().splitlines()[0] for run in runs}
+        assert chosen == {"- experiment=seed004_model_sigmoid", "- experiment=seed004_model_relu"}
 
 
 DIGITS = """
