@@ -22,12 +22,16 @@ NOTEBOOK_MODELS = {
             "seed002_model_2": (463, 473, (32, 32, 3)),  # ResNet50 and a head (no weights offline)
             "seed002_search": (360, 390, (32, 32, 3))},  # build_model(hp) at keras-tuner's defaults
     "003": {"seed003_model": (249, 252, (10000,)), "seed003_model_4": (513, 516, (10000,)),
-            "seed003_model_5": (535, 540, (10000,)), "seed003_model_3": (636, 642, (28, 28))},
+            "seed003_model_5": (535, 540, (10000,)), "seed003_model_2": (392, 395, (10000,)), "seed003_model_3": (636, 642, (28, 28))},
     "004": {"seed004_model": (116, 119, (28, 28)), "seed004_model_500n": (183, 186, (28, 28)),
             "seed004_model_sigmoid": (368, 373, (28, 28)), "seed004_model_params_zeros": (431, 436, (28, 28)),
             "seed004_model_params_glorot": (452, 461, (28, 28)), "seed004_model_final": (627, 638, (28, 28)),
             "seed004_model_without_flatten": (241, 243, (28, 28)), "seed004_model_5_out": (264, 267, (28, 28)),
-            "seed004_model_4": (345, 347, (28, 28))},
+            "seed004_model_4": (345, 347, (28, 28)), "seed004_model_1024n": (193, 196, (28, 28)),
+            "seed004_model_2": (116, 119, (28, 28)), "seed004_model_3": (116, 119, (28, 28)),
+            "seed004_model_relu": (379, 384, (28, 28)), "seed004_model_params_random": (442, 447, (28, 28)),
+            "seed004_model_adam": (511, 516, (28, 28)), "seed004_model_adagrad": (524, 529, (28, 28)),
+            "seed004_model_rmsprop": (536, 541, (28, 28)), "seed004_model_sgd": (548, 553, (28, 28))},
 }  # fmt: skip
 PRELUDE = """
 import keras
@@ -95,6 +99,8 @@ def test_the_seed_notebooks_import_with_the_notebooks_parameter_counts(seed, mle
     import_file(mlexp, path, "--name", f"seed{seed}")
     report = (tmp_path / "conf" / f"import_seed{seed}.md").read_text()
     assert "## Line by line" in report and "| yes |" in report
+    written = {path.stem for path in (tmp_path / "conf" / "experiment").glob("*.yaml")}
+    assert written == set(NOTEBOOK_MODELS[seed])  # every model the notebook defines, each compared below
     for experiment, (start, end, shape) in NOTEBOOK_MODELS[seed].items():
         expected = notebook_model(path, start, end, shape)
         overrides = [f"experiment={experiment}", *data_override(tmp_path, dataset_files, experiment)]
