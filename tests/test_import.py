@@ -22,7 +22,8 @@ NOTEBOOK_MODELS = {
             "seed002_model_2": (463, 473, (32, 32, 3)),  # ResNet50 and a head (no weights offline)
             "seed002_search": (360, 390, (32, 32, 3))},  # build_model(hp) at keras-tuner's defaults
     "003": {"seed003_model": (249, 252, (10000,)), "seed003_model_4": (513, 516, (10000,)),
-            "seed003_model_5": (535, 540, (10000,)), "seed003_model_2": (392, 395, (10000,)), "seed003_model_3": (636, 642, (28, 28))},
+            "seed003_model_5": (535, 540, (10000,)), "seed003_model_2": (392, 395, (10000,)),
+            "seed003_model_3": (636, 642, (28, 28))},
     "004": {"seed004_model": (116, 119, (28, 28)), "seed004_model_500n": (183, 186, (28, 28)),
             "seed004_model_sigmoid": (368, 373, (28, 28)), "seed004_model_params_zeros": (431, 436, (28, 28)),
             "seed004_model_params_glorot": (452, 461, (28, 28)), "seed004_model_final": (627, 638, (28, 28)),
