@@ -127,9 +127,10 @@ class EpochBackup(keras.callbacks.Callback):
         self.run = run
 
     def on_epoch_end(self, epoch, logs=None):
+        from mlexp.models import seed_state
         from mlexp.runs import backups
 
-        backups.save(self.run, self.model, epoch + 1)
+        backups.save(self.run, self.model, epoch + 1, save_beside=seed_state.save)
 
 
 class GracefulStop(keras.callbacks.Callback):

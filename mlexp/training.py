@@ -18,7 +18,7 @@ from typing import Any
 from mlexp import distribution, mlflow_logger, runs, user_code
 from mlexp.data.sources import DataError
 from mlexp.errors import ConfigError, Interrupted, MlexpError, RunFailed, StopRequested, first_line
-from mlexp.runs import backups, manifest
+from mlexp.runs import backups, continuation, manifest
 from mlexp.runs.fingerprint import fingerprint
 from mlexp.tasks import SCORE, SINGLE_LABEL
 
@@ -37,6 +37,7 @@ class Run:
     logger: Any = None  # mlflow_logger's NoLogger or MLflow run
     manifest: dict = field(default_factory=dict)  # facts for the manifest's last write (the data fingerprint)
     epochs_done: int = 0  # completed epochs: the backup's when resuming
+    continued: tuple | None = None  # trainer.continue_from: (epochs, model file, history rows) of that run
 
     def elapsed(self) -> float:
         return round(time.perf_counter() - self.started, 3)
@@ -64,6 +65,9 @@ def train(
     distribution.check(cfg.trainer)
     backup = backups.choose(folder, from_epoch) if resume else None  # a damaged one is refused before any write
     run = Run(cfg, folder, resume, backup)
+    if cfg.trainer.get("continue_from") and not resume:
+        run.continued = continuation.start(cfg.trainer.continue_from)
+        run.manifest["continued_from"] = str(cfg.trainer.continue_from)
     _begin(run, command or ["mlexp", "train"], overrides, backend)
     try:
         with mlflow_logger.tracker(cfg, folder) as run.logger:
@@ -158,6 +162,7 @@ def _train(run: Run) -> dict[str, Any]:
 def _build(run: Run, keras, splits, spread):
     """The compiled model (restored from its backup when resuming), the history writer, the pre-flight findings."""
     from mlexp import callbacks, models
+    from mlexp.models import seed_state
 
     with spread.building():  # MirroredStrategy: variables are created per replica
         model = models.build(run.cfg, splits.spec)
@@ -165,6 +170,11 @@ def _build(run: Run, keras, splits, spread):
         history = callbacks.HistoryWriter(run.dir)
         if run.resume:
             model, run.epochs_done, history.rows = _restore(run.dir, keras, model, run.backup)
+        elif run.continued:
+            run.epochs_done, path, history.rows = run.continued
+            model = models.load(path, keras)
+            seed_state.restore(model, path)
+            log.info("Continuing %s after its epoch %d", path.parent, run.epochs_done)
     runs.write_text(run.dir.file(runs.SUMMARY), models.summary(model))
     log.info("Model %r: %s parameters", model.name, f"{model.count_params():,}")
     return model, history, checks
@@ -289,11 +299,13 @@ def _records(run: Run, model, history, results: Results, splits, checks, spread,
     """Every result file of the run; metrics.json last, so a run with metrics.json has all its files (its
     figures, or plots/pending.npz while a sweep's background process draws them)."""
     from mlexp.doctor.run_report import write_run_report
+    from mlexp.models import seed_state
     from mlexp.tracking import write_hparams
 
     cfg, spec = run.cfg, splits.spec
     with runs.atomic_path(run.dir.file(runs.MODEL)) as tmp:
         model.save(tmp)
+    seed_state.save(model, run.dir.file(runs.MODEL))  # a continued run draws on where this one stopped
     score = SCORE[spec.task]
     metrics = summarize(history.rows, results.test, model.count_params(), time.perf_counter() - run.started)
     metrics["fit_seconds"] = round(fit_seconds, 3)
@@ -366,11 +378,13 @@ def _restore(run: runs.RunDir, keras, model, backup: tuple[int, Path] | None):
     Without a backup (stopped during its first epoch, or failed before training) the run starts over.
     """
     from mlexp import models
+    from mlexp.models import seed_state
 
     if backup is None:
         log.info("No completed epoch in %s: starting it over", run.path)
         return model, 0, []
     model, epochs = backups.restore(run, backup, load=lambda path: models.load(path, keras))
+    seed_state.restore(model, backup[1])
     log.info("Resuming %s after epoch %d", run.path, epochs)
     # A kill between the history write and the backup leaves one epoch too many: drop it.
     rows = [row for row in run.read_history() if row["epoch"] <= epochs]

@@ -92,9 +92,35 @@ def test_a_tiny_race_end_to_end(mlexp, tmp_path):
     assert [c["verdict"] for c in verdicts["configs"]] == ["best", "worse"]
 
 
+def test_a_budget_race_trains_short_first_and_the_survivor_on_from_its_runs(mlexp, tmp_path):
+    budget = [a for a in LR_RACE if a != "trainer.epochs=1"]
+    result = mlexp("train", "-m", *budget, "race.epochs=[1,3]", "hydra.sweep.dir=race")
+    assert result.code == 0, result.err
+    sweep = tmp_path / "race"
+    race = json.loads((sweep / "race.json").read_text())
+    # stage 1: 2 configs x 2 seeds at 1 epoch; the better half (one config) goes on from its two runs to 3 epochs
+    assert race["jobs"] == 6 and race["stages"][0]["epochs"] == 1
+    slow, fast = race["configs"]
+    assert slow["left"]["after_epochs"] == 1 and "successive halving" in slow["left"]["reason"]
+    assert fast["left"] is None and race["stopped"] == "after seed 1: one config left"
+    assert (race["epochs_trained"], race["full_grid_epochs"]) == (4 * 1 + 2 * 2, 2 * 3 * 3)
+    for job in ("4", "5"):  # the survivor's final jobs went on from its stage-1 runs
+        config = (sweep / job / "resolved_config.yaml").read_text()
+        assert "epochs: 3" in config and f"continue_from: {sweep.resolve()}/" in config
+        history = (sweep / job / "history.csv").read_text().splitlines()
+        assert len(history) == 1 + 3  # its three epochs: one inherited, two trained here
+    report = (sweep / "comparison.md").read_text()
+    assert "6 of the full grid's 6 jobs ran, 8 epochs (44% of its 18 epochs)" in report
+    assert "| optimizer.learning_rate=1e-05 | 2 | 1 epochs | after 1 epochs: mean" in report
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
+        (["race.epochs=[3,2]"], "Config error at race.epochs: got [3, 2]; expected increasing epoch counts, e.g. "
+                                "[2, 6, 20].\n"),
+        (["race.epochs=[1,2]", "trainer.epochs=1,2"], "Config error at trainer.epochs: got 'swept'; expected no "
+                                                     "trainer.epochs= with race.epochs (the stages set it).\n"),
         (["race.min_seeds=4"], "Config error at race.min_seeds: got 4; expected at most race.max_seeds (3).\n"),
         (["sweep.seeds=2"], "Config error at sweep.seeds: got 2; expected 1 with hydra/sweeper=race (the race adds "
                             "seeds itself, up to race.max_seeds).\n"),

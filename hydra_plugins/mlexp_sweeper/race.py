@@ -44,7 +44,11 @@ def settings_of(config):
     race, compare = checked(config, "race"), checked(config, "compare")
     if race["min_seeds"] > race["max_seeds"]:
         raise ConfigError("race.min_seeds", race["min_seeds"], f"at most race.max_seeds ({race['max_seeds']})")
-    return RaceSettings(race["min_seeds"], race["max_seeds"], compare["confidence"], compare["min_difference"])
+    epochs = tuple(race["epochs"] or ())
+    if any(a >= b for a, b in zip(epochs, epochs[1:], strict=False)):
+        raise ConfigError("race.epochs", list(epochs), "increasing epoch counts, e.g. [2, 6, 20]")
+    return RaceSettings(race["min_seeds"], race["max_seeds"], compare["confidence"], compare["min_difference"],
+                        epochs, race["keep"])  # fmt: skip
 
 
 class RaceSweeper(SeedSweeper):  # its config loader and batch validation: a config composes once per race
@@ -57,6 +61,8 @@ class RaceSweeper(SeedSweeper):  # its config loader and batch validation: a con
         overrides = parser.parse_overrides([*self._parse_config(), *arguments])
         if any(o.get_key_element().lstrip("+~") == "seed" for o in overrides):
             raise ConfigError("seed", "swept", "no seed= with hydra/sweeper=race (the race runs seeds 0, 1, ...)")
+        if settings.epochs and any(o.get_key_element().lstrip("+~") == "trainer.epochs" for o in overrides):
+            raise ConfigError("trainer.epochs", "swept", "no trainer.epochs= with race.epochs (the stages set it)")
         [grid] = self.split_arguments(overrides, None)
         race = Race.of(grid, settings)
         sweep_dir = Path(self.config.hydra.sweep.dir)
@@ -67,15 +73,20 @@ class RaceSweeper(SeedSweeper):  # its config loader and batch validation: a con
             len(race.entrants), settings.max_seeds, settings.min_seeds - 1,
         )  # fmt: skip
         returns, job = [], 0
+        for epochs in settings.epochs[:-1]:  # budget stages: min_seeds seeds of every config, then the cut
+            pairs = [(entrant, seed) for entrant in race.live for seed in range(settings.min_seeds)]
+            job = self._round(race, pairs, [f"trainer.epochs={epochs}"], job, sweep_dir, returns)
+            race.judge_stage(epochs)
+            race.save(sweep_dir)
+            log.info("Race, %d epochs: %d config(s) go on", epochs, len(race.live))
+            if race.stopped:
+                break
+        final = [f"trainer.epochs={settings.epochs[-1]}"] if settings.epochs else []
         for seed in range(settings.max_seeds):
+            if race.stopped:
+                break
             live = race.live
-            batch = [[*entrant.overrides, f"seed={seed}"] for entrant in live]
-            self.validate_batch_is_legal(batch)
-            results = self.launcher.launch(batch, initial_job_idx=job)
-            for i, (entrant, result) in enumerate(zip(live, results, strict=True)):
-                race.record(entrant, seed, _run_dir(result, sweep_dir / str(job + i)), sweep_dir)
-            job += len(batch)
-            returns.append(results)
+            job = self._round(race, [(entrant, seed) for entrant in live], final, job, sweep_dir, returns)
             race.judge(seed)
             race.save(sweep_dir)
             gone = [e.name for e in live if e.left is not None]
@@ -85,6 +96,18 @@ class RaceSweeper(SeedSweeper):  # its config loader and batch validation: a con
                 break
         log.info("Race stopped %s: %d of the full grid's %d jobs", race.stopped, job, len(grid) * settings.max_seeds)
         return returns
+
+    def _round(self, race, pairs: list, extra: list[str], job: int, sweep_dir: Path, returns: list) -> int:
+        """One batch for the launcher: each (config, seed) pair's job, going on from its earlier stage's run."""
+        batch = [
+            [*entrant.overrides, f"seed={seed}", *extra, *race.continuing(entrant, seed)] for entrant, seed in pairs
+        ]
+        self.validate_batch_is_legal(batch)
+        results = self.launcher.launch(batch, initial_job_idx=job)
+        for i, ((entrant, seed), result) in enumerate(zip(pairs, results, strict=True)):
+            race.record(entrant, seed, _run_dir(result, sweep_dir / str(job + i)), sweep_dir)
+        returns.append(results)
+        return job + len(batch)
 
 
 def _run_dir(result, fallback: Path) -> Path:

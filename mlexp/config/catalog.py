@@ -12,6 +12,7 @@ from mlexp.config.rules import (
     Rule,
     boolean,
     choice,
+    int_list,
     integer,
     mapping,
     number,
@@ -192,6 +193,7 @@ TRAINER: dict[str, Rule] = {
     "precision": choice(("float32", "mixed_float16", "mixed_bfloat16")),  # Keras' mixed-precision policy
     "backend": choice(("tensorflow", "jax", "torch")),  # Keras 3's backend, set before Keras is imported
     "verbose": choice((0, 1, 2, "auto")),
+    "continue_from": optional(string()),  # a completed run of this config with fewer epochs (runs/continuation)
 }
 
 # Groups whose code a user may bring with `_target_`: mlexp's own keys there, their defaults, and what
@@ -212,12 +214,17 @@ SEARCH_KEYS = ("tuner", "search_space", "hparams_search")  # what a search adds;
 # A sweep's own settings (conf/train.yaml): checked with the run config, never part of it.
 SWEEP_SETTINGS: dict[str, dict[str, Rule]] = {
     "sweep": {"seeds": integer(1, 1000)},
-    "race": {"min_seeds": integer(2, 1000), "max_seeds": integer(2, 1000)},
+    "race": {
+        "min_seeds": integer(2, 1000),
+        "max_seeds": integer(2, 1000),
+        "epochs": optional(int_list(1, min_len=2)),  # budget stages: every config short first, survivors on
+        "keep": number(0, 1, lo_open=True),  # the share of configs (rounded up) that goes on to the next stage
+    },
     "compare": {"confidence": number(0.5, 1, lo_open=True, hi_open=True), "min_difference": number(0)},
 }
 SWEEP_DEFAULTS = {  # as conf/train.yaml sets them, for configs composed without them (a user's own primary)
     "sweep": {"seeds": 1},
-    "race": {"min_seeds": 3, "max_seeds": 10},
+    "race": {"min_seeds": 3, "max_seeds": 10, "epochs": None, "keep": 0.5},
     "compare": {"confidence": 0.95, "min_difference": 0.0},
 }
 SEED = integer(0, 2**32 - 1)  # NumPy's seed range (keras.utils.set_random_seed seeds NumPy too)

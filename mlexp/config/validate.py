@@ -15,6 +15,7 @@ from mlexp.config.folders import builtin_config_dir
 from mlexp.config.rules import Rule, choice, string
 from mlexp.errors import ConfigError, closest
 from mlexp.registry import REGISTRIES, Registry
+from mlexp.runs import continuation
 
 
 def validate(cfg: DictConfig, data_paths: bool = True) -> DictConfig:
@@ -39,6 +40,8 @@ def validate(cfg: DictConfig, data_paths: bool = True) -> DictConfig:
     check_section("trainer", plain["trainer"], catalog.TRAINER, "trainer")
     catalog.SEED.check("seed", plain["seed"])
     _check_combinations(plain)
+    if data_paths:  # a saved run's model predicts without the run it was continued from
+        continuation.check(plain)
     run_cfg = OmegaConf.create(plain)
     OmegaConf.set_readonly(run_cfg, True)
     return run_cfg

@@ -144,7 +144,8 @@ def compare(
 
     found = find_runs(paths)
     draw_missing(found)  # the figures a killed sweep left undrawn
-    comparison = build([load_run(p) for p in found], objective, settings or settings_of(paths))
+    records = race_report.final_stage([load_run(p) for p in found], race_report.read(out))
+    comparison = build(records, objective, settings or settings_of(paths))
     write_report(comparison, Path(out))
     return comparison
 

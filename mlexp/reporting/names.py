@@ -11,6 +11,7 @@ from mlexp.reporting.collect import text
 
 GROUPS = ("dataset", "model", "optimizer", "regularizer", "augmentation", "callbacks", "trainer", "variant")
 NAME = ".name"
+PROVENANCE = ("trainer.continue_from",)  # where a run started from, not what it is: never part of a config's name
 
 
 def short(value) -> str:
@@ -25,7 +26,7 @@ def short(value) -> str:
 
 def varied_keys(records) -> list[str]:
     """Config keys whose values differ across the runs (a key missing in some runs differs too)."""
-    keys = sorted({k for r in records for k in r.config})
+    keys = sorted({k for r in records for k in r.config} - set(PROVENANCE))
     return [k for k in keys if len({text(r.config.get(k)) for r in records}) > 1]
 
 

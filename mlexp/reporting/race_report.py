@@ -18,6 +18,15 @@ def read(out: Path) -> dict | None:
         return None
 
 
+def final_stage(records: list, race: dict | None) -> list:
+    """A budget race's runs at its last stage's epochs: the earlier stages' shorter runs are the race's means,
+    not configs of the comparison (race.json keeps them)."""
+    epochs = ((race or {}).get("settings") or {}).get("epochs")
+    if not epochs:
+        return records
+    return [r for r in records if r.config.get("trainer.epochs") == epochs[-1]]
+
+
 def names_by_job(comparison, out: Path) -> dict[str, str]:
     """Run folder (relative to the sweep) -> the report's config name, so the race speaks the report's names."""
     found = {}
@@ -31,10 +40,13 @@ def names_by_job(comparison, out: Path) -> dict[str, str]:
 
 def summary(race: dict, comparison) -> dict:
     """Jobs and epochs run against the full grid (every config with race.max_seeds seeds)."""
-    epochs_run = int(comparison.table["epochs_run"].fillna(0).sum())
-    planned = [r.config.get("trainer.epochs") for r in comparison.records if r.config.get("trainer.epochs")]
-    per_job = max(planned) if planned else None
-    full_epochs = race["full_grid_jobs"] * per_job if per_job else None
+    if race.get("full_grid_epochs"):  # budget stages: a continued job's earlier epochs are its earlier run's
+        epochs_run, full_epochs = race["epochs_trained"], race["full_grid_epochs"]
+    else:
+        epochs_run = int(comparison.table["epochs_run"].fillna(0).sum())
+        planned = [r.config.get("trainer.epochs") for r in comparison.records if r.config.get("trainer.epochs")]
+        per_job = max(planned) if planned else None
+        full_epochs = race["full_grid_jobs"] * per_job if per_job else None
     return {"jobs": race["jobs"], "full_grid_jobs": race["full_grid_jobs"], "epochs": epochs_run,
             "full_grid_epochs": full_epochs}  # fmt: skip
 
@@ -58,13 +70,15 @@ def table(race: dict, comparison, out: Path) -> tuple[str, list[list[str]]]:
         name = next((names[j] for j in entrant["jobs"] if j in names), entrant["name"])
         left = entrant.get("left") or {}
         why = left.get("reason") or "still in the race at the end"
-        rows.append([name, str(len(entrant["jobs"])), text(left.get("after_seed")), why])
+        when = text(left.get("after_seed")) if "after_seed" in left else text(left.get("after_epochs", ""))
+        when = f"{when} epochs" if "after_epochs" in left else when
+        rows.append([name, str(len(entrant["jobs"])), when, why])
     return sentence, rows
 
 
 def markdown(race: dict, comparison, out: Path) -> list[str]:
     sentence, rows = table(race, comparison, out)
-    lines = ["## The race", "", sentence, "", "| config | seeds run | left after seed | why |", "|---|---|---|---|"]
+    lines = ["## The race", "", sentence, "", "| config | jobs | left after (seed) | why |", "|---|---|---|---|"]
     return lines + ["| " + " | ".join(cell.replace("|", "/") for cell in row) + " |" for row in rows]
 
 

@@ -30,14 +30,22 @@ def model_file(epochs: int) -> str:
     return f"{FOLDER}/model-{epochs:04d}.keras"
 
 
-def save(run: runs.RunDir, model, epochs: int) -> None:
-    """Back up the model after `epochs` completed epochs; keep it and the one before."""
+def save(run: runs.RunDir, model, epochs: int, save_beside=None) -> None:
+    """Back up the model after `epochs` completed epochs; keep it and the one before. `save_beside(model,
+    path)` writes what Keras does not save beside the model file (its seed generators' states)."""
     with runs.atomic_path(run.file(model_file(epochs))) as tmp:
         model.save(tmp)
+    if save_beside is not None:
+        save_beside(model, run.file(model_file(epochs)))
     _write_state(run, epochs)
     for epoch, path in available(run).items():
         if epoch < epochs - 1:
-            path.unlink(missing_ok=True)
+            _remove(path)
+
+
+def _remove(model_path: Path) -> None:
+    model_path.unlink(missing_ok=True)
+    model_path.with_suffix(".seeds.json").unlink(missing_ok=True)
 
 
 def available(run: runs.RunDir) -> dict[int, Path]:
@@ -65,7 +73,7 @@ def discard(run: runs.RunDir, after: int = -1) -> None:
         return
     for epoch, path in available(run).items():
         if epoch > after:
-            path.unlink(missing_ok=True)
+            _remove(path)
     _write_state(run, after)
 
 
