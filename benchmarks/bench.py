@@ -348,46 +348,64 @@ def image_folder(ctx) -> list[str]:
 
 def race_vs_grid(ctx) -> list[str]:
     """The exercise sheet's activation x initializer grid (seed 004) on digits: the full grid with
-    race.max_seeds seeds per config against a race (hydra/sweeper=race) up to the same seeds."""
+    race.max_seeds seeds per config against a race (hydra/sweeper=race) up to the same seeds, and against a
+    budget race (race.epochs: every config 1 epoch first, the better half on from those runs)."""
     seeds = 3 if ctx.tiny else 10
+    epochs = 2 if ctx.tiny else 5
     activations, initializers = ("relu,sigmoid", "zeros,he_normal") if ctx.tiny else (
         "relu,tanh,sigmoid", "zeros,glorot_uniform,he_normal")  # fmt: skip
     grid = [f"model.activation={activations}", f"model.kernel_initializer={initializers}",
-            "model.hidden_units=[64,64]", f"trainer.epochs={1 if ctx.tiny else 5}", "trainer.verbose=0"]  # fmt: skip
-    full = run(mlexp("train", "-m", *grid, f"sweep.seeds={seeds}", "hydra.sweep.dir=grid"), ctx.work)
-    race = run(mlexp("train", "-m", "hydra/sweeper=race", *grid, f"race.max_seeds={seeds}", "hydra.sweep.dir=race"),
-               ctx.work)  # fmt: skip
-    rows, leaders = [], {}
-    for name, proc in (("full grid", full), ("race", race)):
-        folder = ctx.work / ("grid" if name == "full grid" else "race")
-        verdicts = json.loads((folder / "verdict.json").read_text())
-        epochs = sum(json.loads(p.read_text()).get("epochs_run", 0) for p in folder.glob("*/metrics.json"))
-        jobs = len(list(folder.glob("*/metrics.json")))
-        leader = verdicts["configs"][0]
+            "model.hidden_units=[64,64]", "trainer.verbose=0"]  # fmt: skip
+    race = ["hydra/sweeper=race", *grid, f"race.max_seeds={seeds}"]
+    sweeps = {
+        "full grid": ["-m", *grid, f"trainer.epochs={epochs}", f"sweep.seeds={seeds}", "hydra.sweep.dir=grid"],
+        "race": ["-m", *race, f"trainer.epochs={epochs}", "hydra.sweep.dir=race"],
+        "budget race": ["-m", *race, f"race.epochs=[1,{epochs}]", "hydra.sweep.dir=budget"],
+    }
+    rows, leaders, spent = [], {}, {}
+    for name, args in sweeps.items():
+        proc = run(mlexp("train", *args), ctx.work)
+        folder = ctx.work / args[-1].split("=")[1]
+        spent[name] = _epochs_trained(folder)
+        leader = json.loads((folder / "verdict.json").read_text())["configs"][0]
         leaders[name] = leader["name"]
-        rows.append(f"| {name} | {jobs} | {epochs} | {proc.wall:.0f} s | {leader['name']} ({leader['verdict']}, "
-                    f"{leader['mean']:.4f}) |")  # fmt: skip
-    spent = [int(r.split(" | ")[2]) for r in rows]
-    stopped = json.loads((ctx.work / "race/race.json").read_text())["stopped"]
-    same = leaders["full grid"] == leaders["race"]
-    # No race can drop a config the full grid itself cannot tell from the winner: those run every seed.
+        jobs = len(list(folder.glob("*/metrics.json")))
+        rows.append(f"| {name} | {jobs} | {spent[name]} | {proc.wall:.0f} s | {leader['name']} "
+                    f"({leader['verdict']}, {leader['mean']:.4f}) |")  # fmt: skip
+    stopped = {name: json.loads((ctx.work / sub / "race.json").read_text())["stopped"]
+               for name, sub in (("race", "race"), ("budget race", "budget"))}  # fmt: skip
+    # No seed race can drop a config the full grid itself cannot tell from the winner: those run every seed.
     grid_verdicts = json.loads((ctx.work / "grid/verdict.json").read_text())["configs"]
     open_ = sum(c["verdict"] != "worse" for c in grid_verdicts)
     floor = (open_ * seeds + (len(grid_verdicts) - open_) * 3) / (len(grid_verdicts) * seeds)
-    return [
-        f"{len(activations.split(',')) * len(initializers.split(','))} configs, up to {seeds} seeds each; "
-        "race.min_seeds=3, the default confidence 0.95. "
-        f"The race stopped {stopped}.",
+    lines = [
+        f"{len(grid_verdicts)} configs, {epochs} epochs, up to {seeds} seeds each; race.min_seeds=3, the default "
+        f"confidence 0.95. The race stopped {stopped['race']}; the budget race (race.epochs=[1,{epochs}], "
+        f"race.keep=0.5) stopped {stopped['budget race']}.",
         "",
         "| sweep | jobs | epochs trained | wall | leader (verdict, best_val_accuracy) |",
         "| --- | --- | --- | --- | --- |",
         *rows,
         "",
-        f"Race / full grid epochs: **{spent[1] / spent[0]:.2f}** (target <= 0.50: "
-        f"{verdict(spent[1] <= spent[0] / 2)}); same leader: {verdict(same)}. The full grid leaves {open_} "
-        f"config(s) not worse than its leader; they need every seed in any race, the others at least 3: the least "
-        f"any race could spend here is {floor:.2f} of the grid.",
     ]
+    for name in ("race", "budget race"):
+        share, same = spent[name] / spent["full grid"], leaders[name] == leaders["full grid"]
+        lines.append(f"{name.capitalize()} / full grid epochs: **{share:.2f}** (target <= 0.50: "
+                     f"{verdict(share <= 0.5)}); same leader as the full grid: {verdict(same)}.")  # fmt: skip
+    lines += ["", f"The full grid leaves {open_} config(s) not worse than its leader; a seed race runs those every "
+              f"seed and the others at least 3: the least a seed race could spend here is {floor:.2f} of the grid. "
+              "The budget race spends less by training every config 1 epoch first (successive halving keeps the "
+              "better half, ranked by mean: a rank, not a test)."]  # fmt: skip
+    return lines
+
+
+def _epochs_trained(folder: Path) -> int:
+    """Epochs trained by a sweep's jobs: race.json's count for a race (a continued job's earlier epochs are
+    its earlier run's), else the jobs' epochs_run."""
+    race_file = folder / "race.json"
+    if race_file.is_file():
+        return int(json.loads(race_file.read_text())["epochs_trained"])
+    return sum(json.loads(p.read_text()).get("epochs_run", 0) for p in folder.glob("*/metrics.json"))
 
 
 # benchmarks/job_costs.py 10 on commit bd564c0 (2026-12-04, before issue 34), seconds per job under cProfile.

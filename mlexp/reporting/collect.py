@@ -99,6 +99,9 @@ def load_run(path: Path) -> RunRecord:
     return RunRecord(path, flatten(config), overrides, metrics, history, digest, findings_of(path))
 
 
+PROVENANCE = ("trainer.continue_from",)  # where a run started from, not what it is: never part of a config's name
+
+
 def _load_overrides(path: Path) -> dict[str, str]:
     overrides_file = path / runs.HYDRA_DIR / "overrides.yaml"
     overrides = {}
@@ -106,7 +109,7 @@ def _load_overrides(path: Path) -> dict[str, str]:
         for item in yaml.safe_load(overrides_file.read_text()) or []:
             key, _, value = str(item).partition("=")
             overrides[key.lstrip("+~")] = value
-    return overrides
+    return {k: v for k, v in overrides.items() if k not in PROVENANCE}
 
 
 def _load_config(path: Path) -> dict[str, Any]:

@@ -7,11 +7,10 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from mlexp.reporting.collect import text
+from mlexp.reporting.collect import PROVENANCE, text
 
 GROUPS = ("dataset", "model", "optimizer", "regularizer", "augmentation", "callbacks", "trainer", "variant")
 NAME = ".name"
-PROVENANCE = ("trainer.continue_from",)  # where a run started from, not what it is: never part of a config's name
 
 
 def short(value) -> str:
