@@ -368,9 +368,9 @@ def race_vs_grid(ctx) -> list[str]:
         folder = ctx.work / args[-1].split("=")[1]
         spent[name] = _epochs_trained(folder)
         leader = json.loads((folder / "verdict.json").read_text())["configs"][0]
-        leaders[name] = leader["name"]
+        leaders[name] = _race_leader(folder) or leader["name"]
         jobs = len(list(folder.glob("*/metrics.json")))
-        rows.append(f"| {name} | {jobs} | {spent[name]} | {proc.wall:.0f} s | {leader['name']} "
+        rows.append(f"| {name} | {jobs} | {spent[name]} | {proc.wall:.0f} s | {leaders[name]} "
                     f"({leader['verdict']}, {leader['mean']:.4f}) |")  # fmt: skip
     stopped = {name: json.loads((ctx.work / sub / "race.json").read_text())["stopped"]
                for name, sub in (("race", "race"), ("budget race", "budget"))}  # fmt: skip
@@ -397,6 +397,17 @@ def race_vs_grid(ctx) -> list[str]:
               "The budget race spends less by training every config 1 epoch first (successive halving keeps the "
               "better half, ranked by mean: a rank, not a test)."]  # fmt: skip
     return lines
+
+
+def _race_leader(folder: Path) -> str | None:
+    """A race's leader by race.json: of the configs still in the race, the best mean of the last round."""
+    race_file = folder / "race.json"
+    if not race_file.is_file():
+        return None
+    race = json.loads(race_file.read_text())
+    live = {c["name"] for c in race["configs"] if not c.get("left")}
+    last = {k: v for k, v in race["rounds"][-1]["configs"].items() if k in live and v}
+    return max(last, key=lambda k: last[k][0]) if last else None
 
 
 def _epochs_trained(folder: Path) -> int:
