@@ -161,6 +161,35 @@ def test_sigterm_during_a_race_then_resume_finishes_it_with_the_same_decisions(m
 
 
 @pytest.mark.slow
+def test_sigterm_during_a_budget_race_then_resume_goes_on_from_the_same_runs(mlexp, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    import keras
+
+    from mlexp import callbacks
+
+    class TerminateAtTheLastStage(keras.callbacks.Callback):  # job 4: the survivor's first run at 3 epochs
+        def on_epoch_end(self, epoch, logs=None):
+            if not (tmp_path / "killed").exists() and (tmp_path / "race/3/metrics.json").exists():
+                (tmp_path / "killed").touch()
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    original = callbacks.from_config
+    monkeypatch.setattr(callbacks, "from_config", lambda *a: [*original(*a), TerminateAtTheLastStage()])
+    budget = [a for a in LR_RACE if a != "trainer.epochs=1"] + ["race.epochs=[1,3]"]
+    assert mlexp("train", "-m", *budget, "hydra.sweep.dir=race").code == 130
+    assert read_metrics(tmp_path / "race/4")["status"] == "interrupted"
+    monkeypatch.undo()
+    assert mlexp("resume", str(tmp_path / "race")).code == 0
+    race = json.loads((tmp_path / "race/race.json").read_text())
+    assert race["stopped"] == "after seed 1: one config left" and race["jobs"] == 6
+    assert [read_metrics(tmp_path / f"race/{i}")["status"] for i in range(6)] == ["completed"] * 6
+    assert race["epochs_trained"] == 4 * 1 + 2 * 2
+    assert len((tmp_path / "race/4/history.csv").read_text().splitlines()) == 1 + 3
+
+
+@pytest.mark.slow
 def test_a_race_through_the_joblib_launcher(mlexp, tmp_path):
     pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
     result = mlexp("train", "-m", *LR_RACE, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "hydra.sweep.dir=r")
