@@ -133,8 +133,8 @@ def test_bad_race_settings_are_named_before_any_job(mlexp, tmp_path, extra, mess
     assert not list((tmp_path / "race").glob("*/metrics.json"))
 
 
-@pytest.mark.slow
-def test_sigterm_during_a_race_then_resume_finishes_it_with_the_same_decisions(mlexp, tmp_path, monkeypatch):
+def terminate_once_after(done: Path, monkeypatch) -> None:
+    """SIGTERM this process at the end of an epoch, once, as soon as the job folder `done` has finished."""
     import os
     import signal
 
@@ -142,51 +142,46 @@ def test_sigterm_during_a_race_then_resume_finishes_it_with_the_same_decisions(m
 
     from mlexp import callbacks
 
-    class TerminateSeed1(keras.callbacks.Callback):  # the first job of the second round
+    marker = done.parent.parent / "killed"
+
+    class Terminate(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            if not (tmp_path / "killed").exists() and (tmp_path / "race/1/metrics.json").exists():
-                (tmp_path / "killed").touch()
+            if not marker.exists() and (done / "metrics.json").exists():
+                marker.touch()
                 os.kill(os.getpid(), signal.SIGTERM)
 
     original = callbacks.from_config
-    monkeypatch.setattr(callbacks, "from_config", lambda *a: [*original(*a), TerminateSeed1()])
-    longer = [w.replace("trainer.epochs=1", "trainer.epochs=2") for w in LR_RACE]  # a stop before the last epoch
-    assert mlexp("train", "-m", *longer, "hydra.sweep.dir=race").code == 130
-    assert read_metrics(tmp_path / "race/2")["status"] == "interrupted"
-    monkeypatch.undo()
-    assert mlexp("resume", str(tmp_path / "race")).code == 0
-    race = json.loads((tmp_path / "race/race.json").read_text())
-    assert race["stopped"] == "after seed 1: one config left" and race["jobs"] == 4
-    assert [read_metrics(tmp_path / f"race/{i}")["status"] for i in range(4)] == ["completed"] * 4
+    monkeypatch.setattr(callbacks, "from_config", lambda *a: [*original(*a), Terminate()])
+
+
+BUDGET = [a for a in LR_RACE if a != "trainer.epochs=1"] + ["race.epochs=[1,3]"]
 
 
 @pytest.mark.slow
-def test_sigterm_during_a_budget_race_then_resume_goes_on_from_the_same_runs(mlexp, tmp_path, monkeypatch):
-    import os
-    import signal
-
-    import keras
-
-    from mlexp import callbacks
-
-    class TerminateAtTheLastStage(keras.callbacks.Callback):  # job 4: the survivor's first run at 3 epochs
-        def on_epoch_end(self, epoch, logs=None):
-            if not (tmp_path / "killed").exists() and (tmp_path / "race/3/metrics.json").exists():
-                (tmp_path / "killed").touch()
-                os.kill(os.getpid(), signal.SIGTERM)
-
-    original = callbacks.from_config
-    monkeypatch.setattr(callbacks, "from_config", lambda *a: [*original(*a), TerminateAtTheLastStage()])
-    budget = [a for a in LR_RACE if a != "trainer.epochs=1"] + ["race.epochs=[1,3]"]
-    assert mlexp("train", "-m", *budget, "hydra.sweep.dir=race").code == 130
-    assert read_metrics(tmp_path / "race/4")["status"] == "interrupted"
+@pytest.mark.parametrize(
+    ("sweep", "after", "jobs"),
+    [
+        # a seed race stopped in the first job of the second round (2 epochs: a stop before the last epoch)
+        ([w.replace("trainer.epochs=1", "trainer.epochs=2") for w in LR_RACE], 1, 4),
+        # a budget race stopped in job 4, the survivor's first run at 3 epochs, going on from job 0
+        (BUDGET, 3, 6),
+    ],
+    ids=["seeds", "budget"],
+)
+def test_sigterm_during_a_race_then_resume_finishes_it_with_the_same_decisions(
+    sweep, after, jobs, mlexp, tmp_path, monkeypatch
+):
+    terminate_once_after(tmp_path / f"race/{after}", monkeypatch)
+    assert mlexp("train", "-m", *sweep, "hydra.sweep.dir=race").code == 130
+    assert read_metrics(tmp_path / f"race/{after + 1}")["status"] == "interrupted"
     monkeypatch.undo()
     assert mlexp("resume", str(tmp_path / "race")).code == 0
     race = json.loads((tmp_path / "race/race.json").read_text())
-    assert race["stopped"] == "after seed 1: one config left" and race["jobs"] == 6
-    assert [read_metrics(tmp_path / f"race/{i}")["status"] for i in range(6)] == ["completed"] * 6
-    assert race["epochs_trained"] == 4 * 1 + 2 * 2
-    assert len((tmp_path / "race/4/history.csv").read_text().splitlines()) == 1 + 3
+    assert race["stopped"] == "after seed 1: one config left" and race["jobs"] == jobs
+    assert [read_metrics(tmp_path / f"race/{i}")["status"] for i in range(jobs)] == ["completed"] * jobs
+    if sweep is BUDGET:
+        assert race["epochs_trained"] == 4 * 1 + 2 * 2
+        assert len((tmp_path / "race/4/history.csv").read_text().splitlines()) == 1 + 3
 
 
 @pytest.mark.slow
