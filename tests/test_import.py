@@ -507,6 +507,29 @@ model.fit(train, epochs=5)
         ["override /dataset: image_folder", "path: fotos/train", "scale: unit", "batch_size: 20",
          "layer: RandomFlip", "layer: RandomZoom", "validation: none", "override /optimizer: rmsprop"],
     ),
+    "script": (
+        """
+import tensorflow as tf
+
+def main():
+    (x_train, y_train), (x_test, y_test) = tf.keras.datasets.cifar10.load_data()
+    strategy = tf.distribute.MirroredStrategy()
+    with strategy.scope():
+        model = tf.keras.Sequential([tf.keras.layers.Conv2D(16, 3, activation="relu"),
+                                     tf.keras.layers.GlobalAveragePooling2D(),
+                                     tf.keras.layers.Dense(10, activation="softmax")])
+        model.compile(optimizer="nadam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    try:
+        model.fit(x_train / 255.0, y_train, epochs=7, validation_split=0.1)
+    except KeyboardInterrupt:
+        pass
+
+if __name__ == "__main__":
+    main()
+""",
+        "script",
+        ["override /dataset: cifar10", "override /optimizer: nadam", "epochs: 7", "layer: Conv2D", "scale: unit"],
+    ),
 }  # fmt: skip
 
 

@@ -171,6 +171,7 @@ def on_tensors(callee: Any, node: ast.Call, reader) -> Any:
 
 
 def user_class(cls: UserClass, node: ast.Call, reader) -> Any:
+    cls.used = True
     if any(base in ("keras.Model", "keras.Sequential") for base in cls.bases):
         model = Model("", "code", where=reader.where(node), seq=reader.next_seq())
         model.code = [cls.node, ast.Return(value=node)]

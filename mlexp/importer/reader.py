@@ -20,6 +20,10 @@ MAX_DEPTH = 8  # nested calls of the notebook's own functions followed
 MAX_PASSES = 100  # passes of a loop read
 
 
+def _main_guard(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.If) and "__name__" in ast.unparse(stmt.test) and "__main__" in ast.unparse(stmt.test)
+
+
 def _literal(name: str, value: Any) -> ast.expr:
     """An argument of the copied model function: its value, or mlexp's input shape, or None to edit."""
     if "shape" in name:  # mlexp's own: the data's shape, a channel axis included
@@ -53,6 +57,8 @@ class Reader:
     seed: int | None = None
     in_search: set[int] = field(default_factory=set)  # models built by a keras-tuner build_model(hp)
     counter: int = 0
+    definitions: dict[int, Any] = field(default_factory=dict)  # a def's note -> the function or class
+    defining: Any = None
     files: dict[str, Any] = field(default_factory=dict)  # np.save(path, array) in one script, np.load in the next
     cell: Cell | None = None
     loop: dict[str, Any] = field(default_factory=dict)
@@ -67,6 +73,10 @@ class Reader:
             self.cell = cell
             for stmt in cell.tree.body:
                 self.top(stmt)
+        for note in self.notes:  # a definition's note, written before anything called it
+            used = self.definitions.get(id(note))
+            if used is not None and used.used:
+                note.imported, note.what = True, f"{used.node.name}: read where it is called"
         return self
 
     def where(self, node: ast.AST) -> str:
@@ -83,6 +93,9 @@ class Reader:
             self.notes.append(Note(self.where(stmt), True, "; ".join(dict.fromkeys(self.said)), code))
         else:
             self.notes.append(Note(self.where(stmt), False, skipped or "no effect on training", code))
+        if self.defining is not None:
+            self.definitions[id(self.notes[-1])] = self.defining
+            self.defining = None
 
     # statements -------------------------------------------------------------------------------------
 
@@ -94,20 +107,35 @@ class Reader:
             return self.assign(stmt)
         if isinstance(stmt, ast.Expr):
             return self.expression(stmt.value)
-        if isinstance(stmt, ast.FunctionDef):
-            self.env[stmt.name] = Function(stmt, self.where(stmt))
-            return f"function {stmt.name}() is never called by code that trains"
-        if isinstance(stmt, ast.ClassDef):
-            bases = [normalize(self.dotted(b) or "") for b in stmt.bases]
-            self.env[stmt.name] = UserClass(stmt, bases, self.where(stmt))
-            return f"class {stmt.name} is never used by code that trains"
+        if isinstance(stmt, ast.FunctionDef | ast.ClassDef):
+            return self.definition(stmt)
         if isinstance(stmt, ast.For):
             return self.for_loop(stmt)
         if isinstance(stmt, ast.Return):
             return "return outside a function"
-        if isinstance(stmt, ast.If | ast.While | ast.With | ast.Try):
+        if isinstance(stmt, ast.With | ast.Try) or _main_guard(stmt):
+            return self.block(stmt)
+        if isinstance(stmt, ast.If | ast.While):
             return f"{type(stmt).__name__.lower()} block: mlexp imports straight-line code and loops over lists"
         return f"{type(stmt).__name__} statement"
+
+    def block(self, stmt: ast.With | ast.Try | ast.If) -> str | None:
+        """`with strategy.scope():`, `try:`, `if __name__ == "__main__":`: the body is read as if unindented
+        (the context, the handlers and the else branch are not)."""
+        for inner in stmt.body:
+            self.nested(inner)
+        return None if self.said else f"{type(stmt).__name__.lower()} block whose body trains nothing"
+
+    def definition(self, stmt: ast.FunctionDef | ast.ClassDef) -> str:
+        if isinstance(stmt, ast.FunctionDef):
+            self.env[stmt.name] = Function(stmt, self.where(stmt))
+        else:
+            bases = [normalize(self.dotted(b) or "") for b in stmt.bases]
+            self.env[stmt.name] = UserClass(stmt, bases, self.where(stmt))
+        if self.stmt is stmt:
+            self.defining = self.env[stmt.name]  # top() ties it to its note
+        kind = "function" if isinstance(stmt, ast.FunctionDef) else "class"
+        return f"{kind} {stmt.name} is never used by code that trains"
 
     def imports(self, stmt: ast.Import | ast.ImportFrom) -> str:
         for alias in stmt.names:

@@ -152,3 +152,4 @@ class UserClass:
     node: Any  # ast.ClassDef
     bases: list[str]
     where: str
+    used: bool = False
