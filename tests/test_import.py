@@ -530,6 +530,26 @@ if __name__ == "__main__":
         "script",
         ["override /dataset: cifar10", "override /optimizer: nadam", "epochs: 7", "layer: Conv2D", "scale: unit"],
     ),
+    "counted_classes": (
+        """
+import numpy as np
+from tensorflow.keras.datasets import fashion_mnist
+from tensorflow.keras.models import Sequential
+from tensorflow.keras.layers import InputLayer, Flatten, Dense
+import tensorflow as tf
+(X, y), (X_test, y_test) = fashion_mnist.load_data()
+num_classes = len(np.unique(y))
+model = Sequential(name="mine")
+model.add(InputLayer(input_shape=(28, 28)))
+model.add(Flatten())
+model.add(Dense(64, activation=tf.nn.relu))
+model.add(Dense(num_classes, activation=tf.nn.softmax))
+model.compile(optimizer=tf.keras.optimizers.Adam(lr=0.01, decay=1e-6), loss="sparse_categorical_crossentropy")
+model.fit(X / 255.0, y, epochs=2, batch_size=256)
+""",
+        "counted_classes",
+        ["logits: false", "activation: relu", "learning_rate: 0.01", "optimizer argument decay=1e-06 not imported"],
+    ),
 }  # fmt: skip
 
 
@@ -541,3 +561,4 @@ def test_course_style_notebooks(case, mlexp, tmp_path):
     text = (tmp_path / "conf" / "experiment" / f"{experiment}.yaml").read_text()
     for line in expected:
         assert line in text, line
+    assert "InputLayer" not in text and "EDIT" not in text

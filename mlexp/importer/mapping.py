@@ -114,24 +114,24 @@ def model_section(found: Experiment, model: Model, training: Training | None) ->
     if backbone:
         backbone_model(found, model, backbone[0], training)
         return
-    layers = [x for x in model.layers if x.cls != "Input"]
-    entries = [layer_entry(found, x, i) for i, x in enumerate(layers)]
+    layers = [x for x in model.layers if x.cls not in ("Input", "InputLayer")]
     section: dict[str, Any] = {"name": model.var or found.name}
     head = head_of(layers, model, training)
+    first_shape = model.input_shape or (training.x.shape if training is not None and isinstance(training.x, Data)
+                                        else None)  # fmt: skip
+    reshape = input_reshape(found, layers, first_shape)
+    body = layers if head is None else layers[:-1]
+    entries = [layer_entry(found, x, i + bool(reshape)) for i, x in enumerate(body)]  # indices as in the YAML
     loss = _loss(model)
     if head is False and loss and loss[1].get("from_logits"):
         found.approximations.append(f"the notebook's loss takes logits (from_logits=True) after a "
                                     f"{layers[-1].args.get('activation')} layer, a mistake Keras warns about; mlexp's "
                                     "head pairs the activation with its loss")  # fmt: skip
     if head is not None:
-        entries = entries[:-1]
         section["logits"] = head
     else:
         section["head"] = False
         section["loss"] = loss_name(found, model)
-    first_shape = model.input_shape or (training.x.shape if training is not None and isinstance(training.x, Data)
-                                        else None)  # fmt: skip
-    reshape = input_reshape(found, layers, first_shape)
     section["layers"] = ([reshape] if reshape else []) + entries
     found.config["defaults"]["model"] = "sequential"
     found.config["model"] = section
@@ -173,6 +173,8 @@ def head_of(layers: list[Layer], model: Model, training: Training | None) -> boo
     if not flat:  # mlexp's head takes (batch, features)
         return None
     units, activation = layers[-1].args.get("units"), layers[-1].args.get("activation")
+    if isinstance(units, Unknown) and classes:  # Dense(num_classes) with num_classes counted from the data
+        units = 1 if classes == 2 and activation == "sigmoid" else classes
     loss = _loss(model)
     logits = bool(loss[1].get("from_logits")) if loss else False
     wanted_losses = ("binary_crossentropy",) if classes == 2 else CLASSIFICATION_LOSSES
