@@ -65,7 +65,7 @@ def train(
     distribution.check(cfg.trainer)
     backup = backups.choose(folder, from_epoch) if resume else None  # a damaged one is refused before any write
     run = Run(cfg, folder, resume, backup)
-    if cfg.trainer.get("continue_from") and not resume:
+    if cfg.trainer.get("continue_from") and backup is None:  # a resumed one without an epoch of its own too
         run.continued = continuation.start(cfg.trainer.continue_from)
         run.manifest["continued_from"] = str(cfg.trainer.continue_from)
     _begin(run, command or ["mlexp", "train"], overrides, backend)
@@ -168,7 +168,7 @@ def _build(run: Run, keras, splits, spread):
         model = models.build(run.cfg, splits.spec)
         checks = preflight(run.cfg, splits, model, run.dir)
         history = callbacks.HistoryWriter(run.dir)
-        if run.resume:
+        if run.resume and not run.continued:
             model, run.epochs_done, history.rows = _restore(run.dir, keras, model, run.backup)
         elif run.continued:
             run.epochs_done, path, history.rows = run.continued

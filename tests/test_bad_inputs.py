@@ -158,7 +158,9 @@ def failed_run(mlexp, tmp_path, monkeypatch) -> Path:
         patch.setattr(plots, "learning_curves", broken_plot)
         assert mlexp("train", *TINY, "trainer.epochs=3", "hydra.run.dir=cut").code == 1
     run = tmp_path / "cut"
-    assert sorted(p.name for p in (run / "backup").iterdir()) == ["model-0002.keras", "model-0003.keras", "state.json"]
+    assert sorted(p.name for p in (run / "backup").iterdir()) == [
+        "model-0002.keras", "model-0002.seeds.json", "model-0003.keras", "model-0003.seeds.json", "state.json"
+    ]  # fmt: skip
     return run
 
 
