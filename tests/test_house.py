@@ -137,3 +137,18 @@ def test_no_import_cycle_between_packages():
 
     cycles = sorted(unit for unit in edges if reaches(unit, unit, {unit}))
     assert cycles == []
+
+
+def test_every_package_is_in_the_wheel():
+    """pyproject.toml lists mlexp's packages by name: a package missing there is missing from the wheel."""
+    from pathlib import Path
+
+    import tomllib
+
+    import mlexp
+
+    root = Path(mlexp.__file__).parent
+    found = {"mlexp." + ".".join(p.parent.relative_to(root).parts) for p in root.rglob("__init__.py")}
+    found = {name.rstrip(".") for name in found}
+    listed = tomllib.loads((root.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    assert found - set(listed) == set()

@@ -62,3 +62,9 @@ def test_the_wheel_trains_checks_compares_reruns_and_tunes_from_any_folder(venv,
     refused = subprocess.run([mlexp, "train", "model=sequential", "model.layers=[{layer: Flaten}]"], cwd=tmp_path,
                              capture_output=True, text=True)  # fmt: skip
     assert refused.returncode == 2 and "Did you mean 'Flatten'?" in refused.stderr  # the layer table shipped
+    (tmp_path / "nb.py").write_text(
+        "import keras\n(x, y), _ = keras.datasets.mnist.load_data()\n"
+        "m = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(10, activation='softmax')])\n"
+        "m.compile('adam', 'sparse_categorical_crossentropy')\nm.fit(x / 255, y, epochs=1)\n"
+    )
+    assert "mlexp train experiment=nb" in run(mlexp, "import", "nb.py", cwd=tmp_path).stdout  # mlexp.importer shipped
