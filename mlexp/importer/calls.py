@@ -44,7 +44,7 @@ def attribute(owner: Any, name: str) -> Any:
         return Ref(normalize(f"{owner.path}.{name}"))
     if isinstance(owner, dict) and name in owner:
         return owner[name]
-    if isinstance(owner, Data) and name in ("values", "T") and name == "values":
+    if isinstance(owner, Data) and name == "values":  # df.values: the same table as an array
         return owner
     return Unknown(f".{name} of a value the import does not follow")
 
