@@ -77,7 +77,7 @@ def _explain(argv: list[str]) -> int:
 
 
 def _import(argv: list[str]) -> int:
-    from mlexp.importer import main
+    from mlexp.importer.command import main
 
     return main(argv)
 
