@@ -19,7 +19,8 @@ def hparams(cfg) -> dict[str, Any]:
     """Every scalar of the run config, by dotted key (lists as text), so a sweep's varied keys are all there."""
     from omegaconf import OmegaConf
 
-    from mlexp.reporting.collect import flatten, text
+    from mlexp.nested import flatten
+    from mlexp.reporting.collect import text
 
     flat = flatten(OmegaConf.to_container(cfg, resolve=True))
     return {k: v if isinstance(v, (bool, int, float, str)) else text(v) for k, v in flat.items() if v is not None}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -356,12 +355,12 @@ def test_ipynb_json_and_prose_are_read(mlexp, tmp_path):
     assert "cell 1: 1 shell or magic line(s)" in report
 
 
-def test_import_is_fast_and_loads_no_tensorflow(tmp_path):
-    started = time.perf_counter()
+def test_import_loads_no_tensorflow(tmp_path):
+    """Its speed is measured by `make bench` ("mlexp import"), not here: this machine is shared."""
     code, loaded, proc = fresh_process(["import", str(SEED_FILES["004"])], tmp_path, watch=("tensorflow", "keras"))
     assert code == 0, proc.stderr
     assert loaded == []
-    assert time.perf_counter() - started < 30  # a whole process; the import itself is well under a second
+    assert (tmp_path / "conf" / "experiment" / "nb_004_aa9b4e9cbeecc30d_model_relu.yaml").is_file()
 
 
 SUBCLASSED = """

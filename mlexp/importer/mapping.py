@@ -61,35 +61,34 @@ def untrained(name: str, model: Model, like: Training | None) -> Experiment:
     if like is not None:
         dataset_section(found, like)
     else:
-        found.config["defaults"]["dataset"] = "npz"
-        found.config["dataset"] = {"path": "???"}
-        found.manual.append("dataset.path: the notebook trains no model, so its data is unknown")
+        own_data(found, "dataset.path: the notebook trains no model, so its data is unknown")
     model_section(found, model, like)
     compile_sections(found, model)
     found.approximations.append("the notebook defines this model but never trains it")
     return found
 
 
+def own_data(found: Experiment, why: str) -> None:
+    """Data mlexp cannot load by itself: dataset=npz, its path to be set (the edit named)."""
+    found.config["defaults"]["dataset"] = "npz"
+    found.config["dataset"] = {"path": "???"}
+    found.manual.append(why)
+
+
 def dataset_section(found: Experiment, training: Training) -> None:
     x = training.x
     if not isinstance(x, Data):
-        found.config["defaults"]["dataset"] = "npz"
-        found.config["dataset"] = {"path": "???"}
         why = x.why if isinstance(x, Unknown) else "data the import cannot follow"
-        found.manual.append(f"dataset: the notebook trains on data the import cannot trace ({why}): save x_train, "
-                            "y_train, x_test, y_test with np.savez and set dataset.path")  # fmt: skip
+        own_data(found, f"dataset: the notebook trains on data the import cannot trace ({why}): save x_train, "
+                        "y_train, x_test, y_test with np.savez and set dataset.path")  # fmt: skip
         return
     dataset = x.dataset
     if x.sequences and dataset.name == "imdb":
-        found.config["defaults"]["dataset"] = "npz"
-        found.config["dataset"] = {"path": "???"}
-        found.manual.append("dataset: the notebook pads IMDB's word sequences (pad_sequences); mlexp's imdb is "
-                            "multi-hot vectors: save the padded arrays with np.savez and set dataset.path")  # fmt: skip
+        own_data(found, "dataset: the notebook pads IMDB's word sequences (pad_sequences); mlexp's imdb is "
+                        "multi-hot vectors: save the padded arrays with np.savez and set dataset.path")  # fmt: skip
         return
     if not dataset.name:
-        found.config["defaults"]["dataset"] = "npz"
-        found.config["dataset"] = {"path": "???"}
-        found.manual.append(f"dataset: {dataset.settings.get('missing', dataset.origin)}")
+        own_data(found, f"dataset: {dataset.settings.get('missing', dataset.origin)}")
         return
     found.config["defaults"]["dataset"] = dataset.name
     settings = {k: v for k, v in dataset.settings.items() if k not in ("missing", "validation_split")}

@@ -9,6 +9,7 @@ from typing import Any
 from mlexp.importer import mapping
 from mlexp.importer.reader import Reader
 from mlexp.importer.values import Data, Model
+from mlexp.nested import flatten
 
 
 @dataclass
@@ -74,19 +75,10 @@ def _nearest(reader: Reader, model: Model):
     return before[-1] if before else (known[0] if known else None)
 
 
-def flat(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if key not in ("name", "_loop"):
-                out.update(flat(item, f"{prefix}{key}."))
-        return out
-    if isinstance(value, list):
-        out = {f"{prefix}length": len(value)}
-        for i, item in enumerate(value):
-            out.update(flat(item, f"{prefix}{i}."))
-        return out
-    return {prefix.rstrip("."): value}
+def flat(config: dict) -> dict[str, Any]:
+    """An experiment's config as dotted keys, layer lists entry by entry, labels left out."""
+    found = flatten(config, lists=True)
+    return {k: v for k, v in found.items() if not k.startswith("_loop") and k.rpartition(".")[2] != "name"}
 
 
 def difference(a: dict, b: dict) -> set[str]:

@@ -14,6 +14,7 @@ import yaml
 
 from mlexp import runs
 from mlexp.errors import MlexpError, first_line
+from mlexp.nested import flatten
 from mlexp.tasks import lower_is_better
 
 
@@ -143,19 +144,6 @@ def from_history(history: pd.DataFrame) -> dict[str, Any]:
             out[f"best_{name}"] = float(values[best])
             out[f"best_{name}_epoch"] = int(history["epoch"][best]) if "epoch" in history else int(best) + 1
     return out
-
-
-def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested mappings to dotted keys; lists stay values (shown as text where compared)."""
-    if not isinstance(tree, dict):
-        return {prefix.rstrip("."): tree}
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        if isinstance(value, dict) and value:
-            flat.update(flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def text(value: Any) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from mlexp import runs
 from mlexp.errors import ConfigError
+from mlexp.nested import flatten
 
 KEY = "trainer.continue_from"
 FREE = ("trainer.epochs", "trainer.continue_from", "trainer.verbose")  # what may differ from the earlier run
@@ -24,8 +25,8 @@ def check(plain: dict[str, Any]) -> None:
     status = folder.status() if folder.path.is_dir() else "missing"
     if status != "completed" or not folder.file(runs.MODEL).is_file():
         raise ConfigError(KEY, given, f"a completed run folder with {runs.MODEL} (it is {status})")
-    earlier = _flat(folder.read_config())
-    for key, value in _flat(plain).items():
+    earlier = flatten(folder.read_config())
+    for key, value in flatten(plain).items():
         if key not in FREE and earlier.get(key, "<absent>") != value:
             raise ConfigError(KEY, given, f"a run of this config but for trainer.epochs; its {key} is "
                                           f"{earlier.get(key, '<absent>')!r}, this run's {value!r}")  # fmt: skip
@@ -51,12 +52,3 @@ def start(given: str) -> tuple[int, Path, list[dict[str, float]]]:
     folder = runs.RunDir(Path(given))
     rows = folder.read_history()
     return epochs_done(folder), folder.file(runs.MODEL), rows
-
-
-def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            out.update(_flat(item, f"{prefix}{key}."))
-        return out
-    return {prefix.rstrip("."): value}
