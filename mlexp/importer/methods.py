@@ -239,7 +239,6 @@ def mapped(data: Data, reader) -> Data:
     for name in names:
         model = reader.env.get(name)
         if isinstance(model, Model) and model.layers and all(x.cls.startswith("Random") for x in model.layers):
-            model.augmentation_only = True
             reader.said.append(f"{name} applied to the training data: mlexp's augmentation")
             return data.but(augmentation=KerasObject("layers", name, {"layers": model.layers}))
     return data.but(notes=[*data.notes, "mapped by a function the import does not follow"])

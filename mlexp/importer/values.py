@@ -93,7 +93,6 @@ class Model:
     backbone: dict[str, Any] = field(default_factory=dict)
     trained: int = 0  # fits so far
     seq: int = 0  # the order in which the notebook made models and trainings
-    augmentation_only: bool = False  # Random* layers applied to the data (ds.map): not a model to train
 
     def snapshot(self) -> Model:
         return copy.deepcopy(self)
