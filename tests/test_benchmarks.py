@@ -10,46 +10,57 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
+sys.path.insert(0, str(BENCH.parent))
+from bench import FIGURES  # noqa: E402
+
+CELL = r"[\d.]+ s \(1 run\) \[\d+ MiB\]"
+BACKEND_ROWS = [
+    rf"\| Fashion MLP \(dense 128 sigmoid\) \| {backend} \| {CELL} \| {CELL} \| \d+\.\d\dx \| \d+\.\d\dx \|"
+    for backend in ("tensorflow", "jax")  # jax is in the dev extras
+]
+# Figures in groups, so that CI's workers share them and no one process runs all of them (minutes each).
+TINY_GROUPS = {
+    "cli,overhead,augmentation,time_to_accuracy,memory,image_folder,import": [
+        r"\| `mlexp --help` \| 0\.\d\d s \(1 run\) \| met \|",
+        r"Ratio of medians mlexp / plain Keras: \*\*\d+\.\d{3}\*\*",
+        r"\| linear \(input-bound\) \| mlexp, augmentation=images \| \d+ \(1 run\) \| \d+ \(1 run\) \|",
+        r"\| no model \(input alone\) \| ImageDataGenerator.flow, same operations \| \d+ \(1 run\) \| \|",
+        r"mlexp augmentation vs ImageDataGenerator \*\*\d+\.\d\dx\*\*",
+        r"\| `mlexp train` \(default run: digits, mlp, 20 epochs\) \| \d+ MiB \(1 run\) \|",
+        r"Growth from 60 to 300 files: \*\*-?\d+ MiB\*\*",
+        r"Keras / mlexp images/s: \*\*\d+\.\d\dx\*\*",
+        r"with the lab CNN: \*\*\d+\.\d\dx\*\* slower .*; CPU time per image \d+\.\d\dx\.",
+    ],
+    "backends": [
+        *BACKEND_ROWS,
+        r"- Fashion MLP targets: <= 0.55x plain TensorFlow: \d+\.\d\dx \((met|NOT met)\)",
+    ],
+    "race": [r"Race / full grid epochs: \*\*\d\.\d\d\*\* \(target <= 0.50: (met|NOT met)\); same leader"],
+    "sweep_speed": [r"\| tensorflow \| `mlexp train -m seed=range\(0,2\) .*\| \*\*\d+\.\d{3}\*\* \(target <= 1.10"],
+}
 
 
 @pytest.mark.slow
-def test_bench_tiny_mode_writes_every_figure(tmp_path):
+@pytest.mark.parametrize("figures", list(TINY_GROUPS), ids=lambda f: f.split(",")[0])
+def test_bench_tiny_mode_writes_its_figures(tmp_path, figures):
     from formats import write_fashion_folder
 
     fashion = write_fashion_folder(tmp_path / "fashion-mnist")
     out = tmp_path / "RESULTS.md"
-    proc = subprocess.run(
-        [sys.executable, str(BENCH), "--tiny", "--fashion-dir", str(fashion), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    command = [sys.executable, str(BENCH), "--tiny", "--only", figures, "--fashion-dir", str(fashion)]
+    proc = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     text = out.read_text()
-    for title in ("CLI latency", "Overhead against plain Keras", "Backends", "Augmentation throughput",
-                  "Time to 0.90 on Fashion-MNIST", "Memory", "Image folders from disk",
-                  "Racing against the full grid"):  # fmt: skip
-        assert f"## {title}" in text
-    assert "FAILED" not in text
-    assert re.search(r"\| `mlexp --help` \| 0\.\d\d s \(1 run\) \| met \|", text)
-    assert re.search(r"Ratio of medians mlexp / plain Keras: \*\*\d+\.\d{3}\*\*", text)
-    assert re.search(
-        r"\| linear \(input-bound\) \| mlexp, augmentation=images \| \d+ \(1 run\) \| \d+ \(1 run\) \|", text
-    )
-    idg_alone = r"\| no model \(input alone\) \| ImageDataGenerator.flow, same operations \| \d+ \(1 run\) \| \|"
-    assert re.search(idg_alone, text)
-    assert re.search(r"mlexp augmentation vs ImageDataGenerator \*\*\d+\.\d\dx\*\*", text)
-    assert re.search(r"with the lab CNN: \*\*\d+\.\d\dx\*\* slower .*; CPU time per image \d+\.\d\dx\.", text)
-    assert re.search(r"\| `mlexp train` \(default run: digits, mlp, 20 epochs\) \| \d+ MiB \(1 run\) \|", text)
-    assert "- versions: Python 3." in text
-    cell = r"[\d.]+ s \(1 run\) \[\d+ MiB\]"
-    for backend in ("tensorflow", "jax"):  # jax is in the dev extras
-        row = rf"\| Fashion MLP \(dense 128 sigmoid\) \| {backend} \| {cell} \| {cell} \| \d+\.\d\dx \| \d+\.\d\dx \|"
-        assert re.search(row, text), backend
-    assert re.search(r"- Fashion MLP targets: <= 0.55x plain TensorFlow: \d+\.\d\dx \((met|NOT met)\)", text)
-    assert re.search(r"Growth from 60 to 300 files: \*\*-?\d+ MiB\*\*", text)
-    assert re.search(r"Keras / mlexp images/s: \*\*\d+\.\d\dx\*\*", text)
-    assert re.search(r"Race / full grid epochs: \*\*\d\.\d\d\*\* \(target <= 0.50: (met|NOT met)\); same leader", text)
+    assert [line[3:] for line in text.splitlines() if line.startswith("## ")] == [
+        FIGURES[key][0] for key in FIGURES if key in figures.split(",")
+    ]
+    assert "FAILED" not in text and "- versions: Python 3." in text
+    for pattern in TINY_GROUPS[figures]:
+        assert re.search(pattern, text), pattern
+
+
+def test_the_tiny_groups_cover_every_figure():
+    assert sorted(key for group in TINY_GROUPS for key in group.split(",")) == sorted(FIGURES)
 
 
 def test_bench_rejects_an_unknown_figure(tmp_path):
