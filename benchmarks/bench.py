@@ -46,9 +46,10 @@ class Proc:
 
 def run(command: list[str], cwd: Path, expect: int = 0, env: dict | None = None) -> Proc:
     """Run a command; its wall time and its own peak resident set size (wait4 rusage)."""
-    with tempfile.TemporaryFile("w+") as out:
+    # Every command starts with an empty JAX compilation cache: what a sweep's jobs share, never a past run's.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryDirectory(prefix="jax-cache-") as cache:
         start = time.perf_counter()
-        environment = {**os.environ, **(env or {})}
+        environment = {**os.environ, "MLEXP_COMPILATION_CACHE": cache, **(env or {})}
         proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True, env=environment)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start

@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 import tempfile
+from pathlib import Path
 
 # Lines TensorFlow's native code prints on every import; TF_CPP_MIN_LOG_LEVEL does not silence them.
 _BANNER = (
@@ -58,7 +59,44 @@ def import_keras(backend: str | None = None):
         import keras
     if keras.backend.backend() == "tensorflow":
         import_tensorflow()
+    elif keras.backend.backend() == "jax":
+        use_compilation_cache()
     return keras
+
+
+CACHE_ENV = "MLEXP_COMPILATION_CACHE"  # a folder, or "off"
+CACHE_BYTES = 2**30  # JAX evicts the least recently used programs beyond it
+
+
+def use_compilation_cache() -> None:
+    """Keep JAX's compiled programs on disk, so that the jobs of a sweep (same model, same shapes) compile
+    their train, test and predict steps once instead of once per job (about 2.5 s a job for a small MLP on
+    2 cores). A cached program is the program XLA would compile again: results are bit-identical."""
+    import importlib.util
+
+    folder = compilation_cache_folder(os.environ)
+    if folder is None or importlib.util.find_spec("filelock") is None:
+        return  # without filelock, JAX's cache cannot lock out the other processes of a parallel sweep
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return  # a read-only home: compile every job, as JAX does by default
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)  # a sweep's small steps add up
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    jax.config.update("jax_compilation_cache_max_size", CACHE_BYTES)
+
+
+def compilation_cache_folder(environ) -> Path | None:
+    """$MLEXP_COMPILATION_CACHE ("off" for none), else $XDG_CACHE_HOME/mlexp/jax (~/.cache/mlexp/jax); None
+    when the user set JAX's own JAX_COMPILATION_CACHE_DIR (JAX's settings are then theirs)."""
+    if environ.get("JAX_COMPILATION_CACHE_DIR") or environ.get(CACHE_ENV) == "off":
+        return None
+    if environ.get(CACHE_ENV):
+        return Path(environ[CACHE_ENV]).expanduser()
+    return Path(environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlexp" / "jax"
 
 
 def set_random_seed(keras, seed: int) -> None:

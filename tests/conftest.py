@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +14,8 @@ import pytest
 from mlexp.cli import main
 from mlexp.tf_runtime import import_keras
 
+# JAX runs of the tests keep their compiled programs in a folder of their own, not the user's cache.
+os.environ.setdefault("MLEXP_COMPILATION_CACHE", tempfile.mkdtemp(prefix="mlexp-test-jax-cache-"))
 import_keras()
 # TensorFlow's absl log handler keeps the sys.stderr it first saw (a pytest capture stream) and closes
 # it when Hydra's logging setup closes all handlers, unless it is the real stderr.
