@@ -75,8 +75,13 @@ def use_compilation_cache() -> None:
     import importlib.util
 
     folder = compilation_cache_folder(os.environ)
-    if folder is None or importlib.util.find_spec("filelock") is None:
-        return  # without filelock, JAX's cache cannot lock out the other processes of a parallel sweep
+    if folder is None:
+        return
+    if importlib.util.find_spec("filelock") is None:  # JAX's cache locks out a parallel sweep's other processes
+        import logging
+
+        logging.getLogger("mlexp").info('JAX compilation cache off: pip install "mlexp-keras[jax]" (filelock)')
+        return
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:

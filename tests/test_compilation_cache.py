@@ -50,3 +50,17 @@ def test_a_sweep_compiles_once_and_a_rerun_from_the_cache_is_identical(tmp_path)
     assert "cache hit" not in _mlexp(tmp_path, "off", "train", *jax_tiny, "hydra.run.dir=uncached")
     original, uncached = ((tmp_path / d / "history.csv").read_text() for d in ("sweep/0", "uncached"))
     assert original == uncached  # compiled afresh: the same numbers
+
+
+def test_without_filelock_the_cache_is_off_and_the_log_says_so(monkeypatch, caplog, tmp_path):
+    import importlib.util
+
+    from mlexp import tf_runtime
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "filelock" else real(name, *a))
+    monkeypatch.setenv("MLEXP_COMPILATION_CACHE", str(tmp_path / "cache"))
+    with caplog.at_level("INFO", logger="mlexp"):
+        tf_runtime.use_compilation_cache()
+    assert 'JAX compilation cache off: pip install "mlexp-keras[jax]" (filelock)' in caplog.text
+    assert not (tmp_path / "cache").exists()
