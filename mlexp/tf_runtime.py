@@ -149,16 +149,22 @@ def import_tensorflow():
     from mlexp.compat import reveal_tensorflow
 
     reveal_tensorflow()  # Keras looks for it again (without_tensorflow)
-    if "tensorflow" in sys.modules:
-        return sys.modules["tensorflow"]
-    with _banner_filtered():
-        import tensorflow
-    if _PENDING_SEED is not None:
-        tensorflow.random.set_seed(_PENDING_SEED)
-    # Every sweep job and tuning trial builds a new model, so its predict function is traced anew:
-    # expected, and TensorFlow's advice about retracing loops does not apply.
-    tensorflow.get_logger().addFilter(lambda record: "triggered tf.function retracing" not in record.getMessage())
+    if "tensorflow" not in sys.modules:
+        with _banner_filtered():
+            import tensorflow
+        if _PENDING_SEED is not None:
+            tensorflow.random.set_seed(_PENDING_SEED)
+    tensorflow = sys.modules["tensorflow"]  # also when Keras imported it (Keras on TensorFlow)
+    logger = tensorflow.get_logger()
+    if _expected_retracing not in logger.filters:
+        logger.addFilter(_expected_retracing)
     return tensorflow
+
+
+def _expected_retracing(record) -> bool:
+    """Every sweep job and tuning trial builds a new model, so its predict function is traced anew:
+    expected, and TensorFlow's advice about retracing loops does not apply."""
+    return "triggered tf.function retracing" not in record.getMessage()
 
 
 @contextlib.contextmanager

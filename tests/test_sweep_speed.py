@@ -116,3 +116,12 @@ def test_the_seed_loader_travels_to_joblib_workers():
     loader._composed[("x=1",)] = {"seed": 0}
     copy = pickle.loads(pickle.dumps(loader))
     assert copy.name == "conf" and copy._composed == {("x=1",): {"seed": 0}}
+
+
+def test_a_sweep_does_not_warn_that_each_new_model_retraces(mlexp, tmp_path):
+    """Each job's new model traces its predict function anew: expected, so TensorFlow's warning about
+    retracing in a loop (after 5 traces) would only alarm."""
+    result = mlexp("train", "-m", "seed=0,1,2,3", *TINY, "trainer.epochs=1", "hydra.sweep.dir=sweep")
+    assert result.code == 0, result.err
+    logs = "".join((tmp_path / "sweep" / job / "train.log").read_text() for job in "0123")
+    assert "Test accuracy" in logs and "retracing" not in logs + result.out + result.err
