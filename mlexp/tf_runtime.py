@@ -70,7 +70,7 @@ CACHE_BYTES = 2**30  # JAX evicts the least recently used programs beyond it
 
 def use_compilation_cache() -> None:
     """Keep JAX's compiled programs on disk, so that the jobs of a sweep (same model, same shapes) compile
-    their train, test and predict steps once instead of once per job (about 2.5 s a job for a small MLP on
+    their train, test and predict steps once instead of once per job (2.5-3.5 s a job for a small MLP on
     2 cores). A cached program is the program XLA would compile again: results are bit-identical."""
     import importlib.util
 
