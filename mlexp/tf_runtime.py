@@ -78,20 +78,24 @@ def use_compilation_cache() -> None:
     if folder is None:
         return
     if importlib.util.find_spec("filelock") is None:  # JAX's cache locks out a parallel sweep's other processes
-        import logging
-
-        logging.getLogger("mlexp").info('JAX compilation cache off: pip install "mlexp-keras[jax]" (filelock)')
-        return
+        return _cache_off('pip install "mlexp-keras[jax]" (filelock)')
     try:
         folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return  # a read-only home: compile every job, as JAX does by default
+    except OSError as exc:  # a read-only home, say
+        return _cache_off(f"{folder} cannot be made ({exc.strerror}); MLEXP_COMPILATION_CACHE=DIR names another")
     import jax
 
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)  # a sweep's small steps add up
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     jax.config.update("jax_compilation_cache_max_size", CACHE_BYTES)
+
+
+def _cache_off(why: str) -> None:
+    """Every job compiles, as JAX does by default; the log says why."""
+    import logging
+
+    logging.getLogger("mlexp").info("JAX compilation cache off: %s", why)
 
 
 def compilation_cache_folder(environ) -> Path | None:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -15,7 +17,9 @@ from mlexp.cli import main
 from mlexp.tf_runtime import import_keras
 
 # JAX runs of the tests keep their compiled programs in a folder of their own, not the user's cache.
-os.environ.setdefault("MLEXP_COMPILATION_CACHE", tempfile.mkdtemp(prefix="mlexp-test-jax-cache-"))
+if "MLEXP_COMPILATION_CACHE" not in os.environ:
+    os.environ["MLEXP_COMPILATION_CACHE"] = tempfile.mkdtemp(prefix="mlexp-test-jax-cache-")
+    atexit.register(shutil.rmtree, os.environ["MLEXP_COMPILATION_CACHE"], True)
 import_keras()
 # TensorFlow's absl log handler keeps the sys.stderr it first saw (a pytest capture stream) and closes
 # it when Hydra's logging setup closes all handlers, unless it is the real stderr.

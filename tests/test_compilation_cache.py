@@ -64,3 +64,14 @@ def test_without_filelock_the_cache_is_off_and_the_log_says_so(monkeypatch, capl
         tf_runtime.use_compilation_cache()
     assert 'JAX compilation cache off: pip install "mlexp-keras[jax]" (filelock)' in caplog.text
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_folder_that_cannot_be_made_turns_the_cache_off_and_the_log_says_so(monkeypatch, caplog, tmp_path):
+    from mlexp import tf_runtime
+
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("MLEXP_COMPILATION_CACHE", str(tmp_path / "file" / "cache"))
+    with caplog.at_level("INFO", logger="mlexp"):
+        tf_runtime.use_compilation_cache()
+    assert f"JAX compilation cache off: {tmp_path}/file/cache cannot be made (Not a directory); " in caplog.text
+    assert "MLEXP_COMPILATION_CACHE=DIR names another" in caplog.text
