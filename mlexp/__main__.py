@@ -1,4 +1,4 @@
-from mlexp.cli import main
+from mlexp.cli import console
 
 if __name__ == "__main__":  # not when a spawned process imports it (the figure drawer)
-    raise SystemExit(main())
+    console()

@@ -359,3 +359,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def console() -> None:
+    """The `mlexp` executable: main, then the process ends without TensorFlow's teardown."""
+    from mlexp.tf_runtime import exit_without_teardown
+
+    raise SystemExit(exit_without_teardown(main()))

@@ -125,3 +125,42 @@ def test_a_sweep_does_not_warn_that_each_new_model_retraces(mlexp, tmp_path):
     assert result.code == 0, result.err
     logs = "".join((tmp_path / "sweep" / job / "train.log").read_text() for job in "0123")
     assert "Test accuracy" in logs and "retracing" not in logs + result.out + result.err
+
+
+EXIT_SCRIPT = """
+import atexit, sys, threading
+from mlexp.tf_runtime import exit_without_teardown
+
+class Teardown:
+    def __del__(self):
+        print("teardown ran", flush=True)
+
+sentinel = Teardown()  # collected by the interpreter's teardown, not before
+sys.modules.setdefault("tensorflow", sys)  # a framework is loaded (a stand-in: the test needs no TensorFlow)
+atexit.register(lambda: print("exit handler ran", flush=True))
+if sys.argv[1:] == ["thread"]:
+    threading.Thread(target=lambda: None).start()  # finished at once, and not a daemon
+    threading.Thread(target=threading.Event().wait, args=(0.5,)).start()  # still running: needs the teardown
+print("last line", end="")
+raise SystemExit(exit_without_teardown(3))
+"""
+
+
+def _run_exit_script(*args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", EXIT_SCRIPT, *args], capture_output=True, text=True, timeout=60)
+
+
+def test_a_process_with_a_framework_ends_without_teardown_but_runs_its_exit_handlers():
+    proc = _run_exit_script()
+    assert proc.returncode == 3
+    assert proc.stdout == "last lineexit handler ran\n"  # unflushed output kept; no teardown
+    assert proc.stderr == ""
+
+
+def test_a_running_thread_of_the_users_gets_the_usual_exit():
+    proc = _run_exit_script("thread")
+    assert proc.returncode == 3
+    assert proc.stdout == "last lineexit handler ran\nteardown ran\n"
