@@ -2,6 +2,7 @@
 figures as drawn in the run's own process, none missing when the sweep ends, none half-drawn when it is
 killed, and `mlexp compare` draws what a killed sweep left pending."""
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -127,6 +128,37 @@ def test_a_sweep_does_not_warn_that_each_new_model_retraces(mlexp, tmp_path):
     assert "Test accuracy" in logs and "retracing" not in logs + result.out + result.err
 
 
+@pytest.mark.slow
+def test_a_joblib_sweep_stops_its_idle_workers_before_its_report(mlexp, tmp_path, monkeypatch):
+    """Idle workers would be waited for at exit while each ends its TensorFlow; the sweep stops them, its
+    jobs' files all written, and the report sees every run. The report's modules are imported meanwhile."""
+    import sys
+
+    from mlexp import sweep_report
+
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    workers, imported, end = [], [], sweep_report.SweepReport.on_multirun_end
+
+    def see_then_end(self, config, **kwargs):
+        from joblib.externals.loky import reusable_executor
+
+        workers.extend(reusable_executor._executor._processes.values())
+        imported.append("mlexp.reporting.compare" in sys.modules)
+        end(self, config, **kwargs)
+
+    monkeypatch.setattr(sweep_report.SweepReport, "on_multirun_end", see_then_end)
+    monkeypatch.delitem(sys.modules, "mlexp.reporting.compare", raising=False)
+    launcher = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]
+    result = mlexp("train", "-m", "seed=0,1", *TINY, *launcher, "hydra.sweep.dir=sweep")
+    assert result.code == 0, result.err
+    assert len(workers) == 2 and not any(worker.is_alive() for worker in workers)
+    assert imported == [True]  # while the workers trained
+    assert "Sweep report: sweep/report.html (and comparison.md; 2 completed)" in result.out
+    for job in ("0", "1"):
+        assert json.loads((tmp_path / "sweep" / job / "metrics.json").read_text())["status"] == "completed"
+        assert sorted(p.name for p in (tmp_path / "sweep" / job / "plots").iterdir()) == FIGURES
+
+
 EXIT_SCRIPT = """
 import atexit, sys, threading
 from mlexp.tf_runtime import exit_without_teardown
@@ -139,8 +171,10 @@ sentinel = Teardown()  # collected by the interpreter's teardown, not before
 sys.modules.setdefault("tensorflow", sys)  # a framework is loaded (a stand-in: the test needs no TensorFlow)
 atexit.register(lambda: print("exit handler ran", flush=True))
 if sys.argv[1:] == ["thread"]:
-    threading.Thread(target=lambda: None).start()  # finished at once, and not a daemon
-    threading.Thread(target=threading.Event().wait, args=(0.5,)).start()  # still running: needs the teardown
+    def work():
+        threading.Event().wait(0.5)
+        print("thread finished", flush=True)
+    threading.Thread(target=work).start()  # not a daemon: the exit waits for it
 print("last line", end="")
 raise SystemExit(exit_without_teardown(3))
 """
@@ -160,7 +194,7 @@ def test_a_process_with_a_framework_ends_without_teardown_but_runs_its_exit_hand
     assert proc.stderr == ""
 
 
-def test_a_running_thread_of_the_users_gets_the_usual_exit():
+def test_the_exit_waits_for_a_running_thread_of_the_users_as_the_usual_exit_does():
     proc = _run_exit_script("thread")
     assert proc.returncode == 3
-    assert proc.stdout == "last lineexit handler ran\nteardown ran\n"
+    assert proc.stdout == "last linethread finished\nexit handler ran\n"
