@@ -482,7 +482,40 @@ def sweep_speed(ctx) -> list[str]:
         f"**{joblib.median / one_process.median:.2f}x** the one-process sweep on TensorFlow "
         f"(target < 1: {verdict(joblib.median < one_process.median)}).",
     ]
-    return lines + ["", *job_costs(ctx)]
+    return lines + ["", *process_end(ctx), "", *job_costs(ctx)]
+
+
+END_SCRIPT = """
+import sys, time
+import keras
+from mlexp.tf_runtime import exit_without_teardown
+model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+model.compile("adam", "mse")
+model.fit(keras.ops.zeros((8, 4)), keras.ops.zeros((8, 2)), verbose=0)
+print(f"work done at {time.time()!r}", flush=True)
+if sys.argv[1] == "mlexp":
+    exit_without_teardown(0)
+"""
+
+
+def process_end(ctx) -> list[str]:
+    """Seconds from a TensorFlow process's last line of work to its end: Python's usual exit, and mlexp's
+    (which skips the interpreter's final teardown), once per sweep or run."""
+    ends = {"usual": Figure(), "mlexp": Figure()}
+    for _ in range(ctx.repeats):
+        for way, figure in ends.items():
+            started = time.time()
+            proc = run([sys.executable, "-c", END_SCRIPT, way], ctx.work, env={"KERAS_BACKEND": "tensorflow"})
+            done = float(re.search(r"work done at ([0-9.]+)", proc.out).group(1))
+            figure.values.append(started + proc.wall - done)
+    return [
+        "Fixed cost of every process (a sweep, a run): its end after the last line of work, TensorFlow loaded.",
+        "",
+        "| process end | seconds |",
+        "| --- | --- |",
+        f"| Python's usual exit (the plain loop's; mlexp's before) | {ends['usual'].show(digits=3)} |",
+        f"| mlexp's exit (exit handlers run, the interpreter's final teardown skipped) | {ends['mlexp'].show(digits=3)} |",
+    ]
 
 
 def job_costs(ctx) -> list[str]:
