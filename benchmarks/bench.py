@@ -514,7 +514,7 @@ def process_end(ctx) -> list[str]:
         "| process end | seconds |",
         "| --- | --- |",
         f"| Python's usual exit (the plain loop's; mlexp's before) | {ends['usual'].show(digits=3)} |",
-        f"| mlexp's exit (exit handlers run, the interpreter's final teardown skipped) | {ends['mlexp'].show(digits=3)} |",
+        f"| mlexp's exit (exit handlers run, the final teardown skipped) | {ends['mlexp'].show(digits=3)} |",
     ]
 
 
