@@ -1,6 +1,7 @@
 """Sweep jobs draw their figures in a background process while the next job trains (issue 34): the same
 figures as drawn in the run's own process, none missing when the sweep ends, none half-drawn when it is
-killed, and `mlexp compare` draws what a killed sweep left pending."""
+killed, and `mlexp compare` draws what a killed sweep left pending. A sweep's process ends without
+TensorFlow's teardown, and a joblib sweep stops its idle workers rather than wait for theirs."""
 
 import json
 import os
@@ -168,7 +169,8 @@ class Teardown:
         print("teardown ran", flush=True)
 
 sentinel = Teardown()  # collected by the interpreter's teardown, not before
-sys.modules.setdefault("tensorflow", sys)  # a framework is loaded (a stand-in: the test needs no TensorFlow)
+if sys.argv[1:] != ["no framework"]:
+    sys.modules.setdefault("tensorflow", sys)  # a framework is loaded (a stand-in: the test needs no TensorFlow)
 atexit.register(lambda: print("exit handler ran", flush=True))
 if sys.argv[1:] == ["thread"]:
     def work():
@@ -198,3 +200,9 @@ def test_the_exit_waits_for_a_running_thread_of_the_users_as_the_usual_exit_does
     proc = _run_exit_script("thread")
     assert proc.returncode == 3
     assert proc.stdout == "last linethread finished\nexit handler ran\n"
+
+
+def test_a_process_without_a_framework_gets_the_usual_exit():
+    proc = _run_exit_script("no framework")
+    assert proc.returncode == 3
+    assert proc.stdout == "last lineexit handler ran\nteardown ran\n"
