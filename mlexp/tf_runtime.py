@@ -191,7 +191,7 @@ def _banner_filtered():
         print("\n".join(kept), file=sys.stderr)
 
 
-FRAMEWORKS = ("tensorflow", "jax", "torch")
+FRAMEWORKS = ("tensorflow", *EXTRAS)  # the backends Keras can run on: any of them loaded
 
 
 def exit_without_teardown(code: int) -> int:
